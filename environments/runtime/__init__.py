@@ -1,0 +1,1 @@
+"""Runtimes start a stack spec: `local` (processes on loopback, the default) and later `docker`."""

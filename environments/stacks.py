@@ -1,0 +1,95 @@
+"""The stacks prodbench ships, built in code so they can adapt to the machine.
+
+`ops` is the observability core every run has: a real Prometheus scraping itself and a real
+Alertmanager. Later steps add the Acme app, the team tools, the deployer and the MCP gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from environments.binaries import find_binary
+from environments.stack import HealthCheck, PortSpec, RestartPolicy, Role, ServiceSpec, StackSpec
+
+PROMETHEUS_CONFIG = """\
+global:
+  scrape_interval: 2s
+  evaluation_interval: 2s
+  external_labels:
+    run_id: {run_id}
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['{alertmanager.host}:{alertmanager.port}']
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['{host}:{port}']
+  - job_name: alertmanager
+    static_configs:
+      - targets: ['{alertmanager.host}:{alertmanager.port}']
+"""
+
+ALERTMANAGER_CONFIG = """\
+route:
+  receiver: default
+  group_wait: 1s
+  group_interval: 5s
+  repeat_interval: 1h
+receivers:
+  - name: default
+"""
+
+
+def prometheus_service() -> ServiceSpec:
+    return ServiceSpec(
+        name="prometheus",
+        role=Role.ops,
+        description="metrics and alert rules (the real Prometheus binary)",
+        argv=[
+            find_binary("prometheus") or "prometheus",
+            "--config.file={run_dir}/prometheus/prometheus.yml",
+            "--storage.tsdb.path={run_dir}/prometheus/data",
+            "--web.listen-address={host}:{port}",
+            "--web.enable-lifecycle",
+            "--log.format=json",
+        ],
+        files={"prometheus/prometheus.yml": PROMETHEUS_CONFIG},
+        health=HealthCheck(path="/-/ready", startup_timeout=30),
+        depends_on=["alertmanager"],
+        restart=RestartPolicy(policy="on-failure", max_restarts=2),
+        docker={"image": "prom/prometheus:v2.42.0"},
+    )
+
+
+def alertmanager_service() -> ServiceSpec:
+    return ServiceSpec(
+        name="alertmanager",
+        role=Role.ops,
+        description="routes firing and resolved alerts (the real Alertmanager binary)",
+        argv=[
+            find_binary("alertmanager") or "alertmanager",
+            "--config.file={state_dir}/alertmanager/alertmanager.yml",
+            "--storage.path={state_dir}/alertmanager/data",
+            "--web.listen-address={host}:{port}",
+            "--cluster.listen-address=",
+            "--log.format=json",
+        ],
+        files={"state/alertmanager/alertmanager.yml": ALERTMANAGER_CONFIG},
+        ports=[PortSpec(name="http")],
+        health=HealthCheck(path="/-/ready", startup_timeout=30),
+        restart=RestartPolicy(policy="on-failure", max_restarts=2),
+        docker={"image": "prom/alertmanager:v0.25.0"},
+    )
+
+
+def ops_stack() -> StackSpec:
+    return StackSpec(
+        name="ops",
+        description="the observability core: Prometheus and Alertmanager",
+        services=[alertmanager_service(), prometheus_service()],
+    )
+
+
+BUILTIN_STACKS: dict[str, Callable[[], StackSpec]] = {"ops": ops_stack}
+DEFAULT_STACK = "ops"

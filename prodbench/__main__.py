@@ -1,0 +1,3 @@
+from prodbench.cli import main
+
+main()

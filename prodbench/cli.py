@@ -1,0 +1,411 @@
+"""The `prodbench` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from environments.logs import tail_lines
+from environments.runs import RunError, RunHandle, default_runs_dir, find_run, list_runs
+from environments.stack import StackError, StackSpec, load_stack
+from environments.stacks import BUILTIN_STACKS, DEFAULT_STACK
+
+app = typer.Typer(
+    name="prodbench",
+    help="A seeded software company under live traffic, for evaluating AI engineering agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stack_app = typer.Typer(help="Inspect and validate stack specs.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+
+out = Console()
+err = Console(stderr=True)
+
+RunsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir",
+        help="Where runs live [default: $PRODBENCH_RUNS_DIR or ./runs].",
+        show_default=False,
+    ),
+]
+RunArg = Annotated[
+    str | None, typer.Argument(help="Run id or a unique prefix of it [default: the newest run].")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _fail(message: str, hint: str | None = None, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    if hint:
+        err.print(f"[dim]hint:[/] {hint}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _runs_dir(value: Path | None) -> Path:
+    return value.resolve() if value else default_runs_dir()
+
+
+def _resolve_stack(stack: str) -> StackSpec:
+    if stack in BUILTIN_STACKS:
+        return BUILTIN_STACKS[stack]()
+    path = Path(stack)
+    if path.suffix in (".yaml", ".yml", ".json") or path.exists():
+        return load_stack(path)
+    _fail(
+        f"unknown stack {stack!r}",
+        f"use a stack file (.yaml/.json) or one of: {', '.join(sorted(BUILTIN_STACKS))}",
+    )
+    raise AssertionError  # unreachable
+
+
+def _find(runs_dir: Path | None, run: str | None) -> RunHandle:
+    try:
+        return find_run(_runs_dir(runs_dir), run)
+    except RunError as exc:
+        _fail(str(exc))
+        raise
+
+
+@app.command()
+def up(
+    stack: Annotated[
+        str,
+        typer.Option(
+            "--stack", "-s", help=f"A built-in stack ({', '.join(BUILTIN_STACKS)}) or a stack file."
+        ),
+    ] = DEFAULT_STACK,
+    seed: Annotated[int, typer.Option(help="Seed for every random choice of the run.")] = 0,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run yourself.")] = None,
+    runs_dir: RunsDir = None,
+    foreground: Annotated[
+        bool, typer.Option("--foreground", "-f", help="Stay attached; Ctrl-C tears the run down.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the stack to be healthy.")
+    ] = 60.0,
+    keep_on_failure: Annotated[
+        bool, typer.Option(help="Leave healthy services running when another fails, to debug.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a run and return once every service is healthy.
+
+    Prints where everything is: each service's URL and ports, the run directory, and the
+    commands to look at it. The run keeps going in the background until `prodbench down`.
+    """
+    from prodbench.session import prepare_run, run_foreground, start_run
+
+    try:
+        spec = _resolve_stack(stack)
+        paths = prepare_run(
+            spec,
+            _runs_dir(runs_dir),
+            seed=seed,
+            run_id=run_id,
+            startup_timeout=timeout,
+            keep_on_failure=keep_on_failure,
+        )
+    except StackError as exc:
+        _fail(str(exc), "`prodbench stack validate FILE` checks a stack without starting it")
+        raise
+    if foreground:
+
+        def on_ready(result):
+            _print_up(result, as_json, foreground=True)
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        code = run_foreground(paths, on_ready)
+        err.print(f"run {paths.run_id} stopped")
+        raise typer.Exit(code)
+    result = start_run(paths)
+    _print_up(result, as_json, foreground=False)
+    if result.status != "healthy":
+        raise typer.Exit(1)
+
+
+def _print_up(result, as_json: bool, foreground: bool) -> None:
+    if as_json:
+        out.print_json(result.model_dump_json())
+        return
+    if result.status != "healthy":
+        err.print(f"[bold red]run {result.run_id} failed to start[/] after {result.seconds:.2f} s")
+        err.print(result.error or "(no error recorded)", highlight=False, markup=False)
+        err.print(
+            f"[dim]logs:[/] {result.run_dir}/logs/   [dim]see:[/] prodbench logs {result.run_id}"
+        )
+        return
+    out.print(f"[bold green]run {result.run_id} is healthy[/] in {result.seconds:.2f} s")
+    if result.env:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        table.add_column("service")
+        table.add_column("url / ports")
+        for name, ep in result.env.services.items():
+            ports = ", ".join(f"{k}={v}" for k, v in ep.ports.items())
+            table.add_row(name, ep.url or f"{ep.host} {ports}")
+        out.print(table)
+    out.print(f"run dir   {result.run_dir}")
+    out.print(f"env       {result.run_dir}/env.json")
+    if foreground:
+        out.print("[dim]Ctrl-C stops the run.[/]")
+    else:
+        out.print(
+            f"[dim]status:[/] prodbench status {result.run_id}   "
+            f"[dim]logs:[/] prodbench logs {result.run_id}   "
+            f"[dim]stop:[/] prodbench down {result.run_id}"
+        )
+
+
+@app.command()
+def down(
+    run: RunArg = None,
+    all_runs: Annotated[bool, typer.Option("--all", help="Stop every live run.")] = False,
+    runs_dir: RunsDir = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds before stopping turns into killing.")
+    ] = 30.0,
+) -> None:
+    """Stop a run: every service gets SIGTERM, then SIGKILL after its grace period.
+
+    The run directory stays for inspection and grading; delete it when you are done.
+    """
+    from prodbench.session import stop_run
+
+    if all_runs:
+        live = [r for r in list_runs(_runs_dir(runs_dir)) if r.live_status() not in ("stopped",)]
+        for handle in live:
+            out.print(f"{handle.run_id}: {stop_run(handle, timeout)}")
+        if not live:
+            out.print("no live runs")
+        return
+    handle = _find(runs_dir, run)
+    out.print(f"{handle.run_id}: {stop_run(handle, timeout)}")
+
+
+@app.command()
+def status(run: RunArg = None, runs_dir: RunsDir = None, as_json: JsonOpt = False) -> None:
+    """Show a run's services: state, pid, restarts, URL, and the last error if any."""
+    handle = _find(runs_dir, run)
+    state = handle.supervisor()
+    env = handle.env()
+    if state is None:
+        _fail(f"run {handle.run_id} has no supervisor state yet", "it may still be starting")
+    if as_json:
+        data = {
+            "run_id": handle.run_id,
+            "status": handle.live_status(),
+            "supervisor": state.model_dump(),
+            "env": env.model_dump() if env else None,
+        }
+        out.print_json(json.dumps(data))
+        return
+    live = handle.live_status()
+    colour = {"healthy": "green", "starting": "yellow", "degraded": "yellow"}.get(live, "red")
+    out.print(
+        f"run {handle.run_id}: [{colour}]{live}[/]  (supervisor pid {state.pid}, "
+        f"up {_ago(state.started_at)})"
+    )
+    if state.error:
+        out.print(f"[red]{state.error}[/]", markup=True, highlight=False)
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for col in ("service", "status", "pid", "restarts", "url / ports", "error"):
+        table.add_column(col)
+    for name, svc in state.services.items():
+        ep = env.services.get(name) if env else None
+        where = (ep.url or ", ".join(f"{k}={v}" for k, v in ep.ports.items())) if ep else ""
+        table.add_row(
+            name, svc.status, str(svc.pid or ""), str(svc.restarts), where, (svc.error or "")[:80]
+        )
+    out.print(table)
+
+
+def _ago(t: float) -> str:
+    s = int(time.time() - t)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+@app.command()
+def logs(
+    run: RunArg = None,
+    service: Annotated[str | None, typer.Argument(help="One service [default: all].")] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="Lines per service.")] = 40,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Print the last lines of a run's service logs (each service writes runs/<id>/logs/<service>.log)."""
+    handle = _find(runs_dir, run)
+    files = sorted(handle.paths.logs.glob("*.log"))
+    if service:
+        files = [f for f in files if f.stem == service]
+        if not files:
+            names = ", ".join(
+                f.stem
+                for f in sorted(handle.paths.logs.glob("*.log"))
+                if not f.stem.startswith("_")
+            )
+            _fail(
+                f"run {handle.run_id} has no log for service {service!r}",
+                f"services with logs: {names}",
+            )
+    else:
+        files = [f for f in files if not f.stem.startswith("_")]
+    width = max((len(f.stem) for f in files), default=0)
+    for f in files:
+        for line in tail_lines(f, lines):
+            out.print(
+                f"[cyan]{f.stem:<{width}}[/] | {line}", highlight=False, markup=True, soft_wrap=True
+            )
+    if follow:
+        _follow(files, width)
+
+
+def _follow(files: list[Path], width: int) -> None:
+    handles = {}
+    for f in files:
+        fh = open(f, errors="replace")  # noqa: SIM115 - held while following
+        fh.seek(0, 2)
+        handles[f.stem] = fh
+    try:
+        while True:
+            quiet = True
+            for name, fh in handles.items():
+                for line in fh.readlines():
+                    quiet = False
+                    out.print(
+                        f"[cyan]{name:<{width}}[/] | {line.rstrip()}",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+            if quiet:
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("ls")
+def list_(runs_dir: RunsDir = None, as_json: JsonOpt = False) -> None:
+    """List runs, newest last, with their status and stack."""
+    runs = list_runs(_runs_dir(runs_dir))
+    rows = []
+    for r in runs:
+        env = r.env()
+        rows.append(
+            {
+                "run_id": r.run_id,
+                "status": r.live_status(),
+                "stack": env.stack if env else "",
+                "task": env.task if env else None,
+                "seed": env.seed if env else None,
+                "run_dir": str(r.paths.root),
+            }
+        )
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    if not rows:
+        out.print(f"no runs in {_runs_dir(runs_dir)}; start one with `prodbench up`")
+        return
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for col in ("run", "status", "stack", "task", "seed"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(
+            row["run_id"], row["status"], row["stack"], row["task"] or "-", str(row["seed"])
+        )
+    out.print(table)
+
+
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check this machine has what prodbench needs, and say how to install what is missing."""
+    from prodbench.doctor import healthy, run_checks
+
+    checks = run_checks()
+    if as_json:
+        out.print_json(json.dumps([c.model_dump() for c in checks]))
+    else:
+        table = Table(header_style="bold", box=None, pad_edge=False)
+        for col in ("", "tool", "need", "found", "for"):
+            table.add_column(col)
+        for c in checks:
+            mark = (
+                "[green]ok[/]"
+                if c.ok
+                else ("[red]missing[/]" if c.need == "required" else "[yellow]absent[/]")
+            )
+            found = f"{c.found} ({c.version})" if c.found and c.version else (c.found or "-")
+            table.add_row(mark, c.name, c.need, found, c.purpose)
+        out.print(table)
+        missing = [c for c in checks if not c.ok]
+        if missing:
+            out.print("\nTo install what is missing:")
+            for c in missing:
+                out.print(f"  {c.name:<13} Debian/Ubuntu: sudo {c.install_debian}")
+                out.print(f"  {'':<13} macOS:         {c.install_macos}")
+    if not healthy(checks):
+        raise typer.Exit(1)
+
+
+@stack_app.command("validate")
+def stack_validate(
+    path: Annotated[Path, typer.Argument(help="A stack file (YAML or JSON).")],
+) -> None:
+    """Check a stack file: schema, dependencies, cycles, ports, placeholders, executables."""
+    import sys as _sys
+
+    from environments.stack import missing_executables
+
+    try:
+        spec = load_stack(path)
+    except StackError as exc:
+        _fail(str(exc))
+        raise
+    problems = missing_executables(spec, {"python": _sys.executable})
+    if problems:
+        _fail("\n".join(problems))
+    levels = " -> ".join("[" + ", ".join(level) + "]" for level in spec.levels())
+    out.print(
+        f"ok: stack {spec.name!r}, {len(spec.services)} services; start order {levels}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@stack_app.command("show")
+def stack_show(
+    stack: Annotated[
+        str, typer.Argument(help="A built-in stack name or a stack file.")
+    ] = DEFAULT_STACK,
+) -> None:
+    """Print a stack spec as YAML (built-in stacks included)."""
+    import yaml
+
+    spec = _resolve_stack(stack)
+    out.print(
+        yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False),
+        highlight=False,
+        markup=False,
+    )
+
+
+def main() -> None:
+    try:
+        app(prog_name="prodbench")
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Reserved: see README.md in this folder."""
