@@ -21,7 +21,15 @@ RUNS_DIR_ENV = "PRODBENCH_RUNS_DIR"
 
 RunStatus = Literal["starting", "healthy", "degraded", "failed", "stopping", "stopped"]
 ServiceStatus = Literal[
-    "pending", "starting", "healthy", "unhealthy", "restarting", "exited", "failed", "stopped"
+    "pending",
+    "starting",
+    "healthy",
+    "completed",
+    "unhealthy",
+    "restarting",
+    "exited",
+    "failed",
+    "stopped",
 ]
 
 

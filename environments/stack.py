@@ -83,7 +83,14 @@ class DockerSpec(_Model):
 
 
 class ServiceSpec(_Model):
+    """A long-running service, or a one-shot `job` (migrations, seeding) that must exit 0.
+
+    Dependants of a job start once it has completed, as compose's
+    `service_completed_successfully`; a job has no ports or health check unless given.
+    """
+
     name: str = Field(pattern=NAME_PATTERN)
+    kind: Literal["service", "job"] = "service"
     role: Role = Role.support
     description: str = ""
     argv: list[str] = Field(min_length=1)
@@ -99,6 +106,13 @@ class ServiceSpec(_Model):
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
     stop_grace: float = Field(5.0, ge=0)
     docker: DockerSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _job_defaults(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("kind") == "job":
+            data = {"ports": [], "health": {"kind": "none"}, **data}
+        return data
 
     @model_validator(mode="after")
     def _ports_consistent(self) -> ServiceSpec:

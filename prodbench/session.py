@@ -87,8 +87,13 @@ def start_run(paths: RunPaths, *, wait_timeout: float | None = None) -> UpResult
     finally:
         os.close(write_fd)
     limit = wait_timeout if wait_timeout is not None else request.startup_timeout + 15
-    message, closed = _read_verdict(read_fd, limit)
-    os.close(read_fd)
+    try:
+        message, closed = _read_verdict(read_fd, limit)
+    except KeyboardInterrupt:
+        stop_run(RunHandle(paths))  # the user gave up on this run: do not leave it half up
+        raise
+    finally:
+        os.close(read_fd)
     if message is None and not closed:
         message = {"status": "failed", "error": f"no answer from the supervisor in {limit:.0f} s"}
         stop_run(RunHandle(paths))

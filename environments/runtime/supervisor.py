@@ -167,12 +167,13 @@ class Supervisor:
         )
         write_json_atomic(self.paths.env_json, env)
 
-    def _main_port(self, svc: ServiceSpec) -> int:
+    def _main_port(self, svc: ServiceSpec) -> int | None:
         ports = self.ports[svc.name]
-        return ports.get("http", ports[svc.ports[0].name])
+        return ports.get("http", ports[svc.ports[0].name]) if svc.ports else None
 
-    def _url(self, svc: ServiceSpec) -> str:
-        return f"http://{HOST}:{self._main_port(svc)}"
+    def _url(self, svc: ServiceSpec) -> str | None:
+        port = self._main_port(svc)
+        return f"http://{HOST}:{port}" if port else None
 
     def values(self, svc: ServiceSpec) -> dict[str, str]:
         """Everything a service's templates may name."""
@@ -185,15 +186,16 @@ class Supervisor:
             "state_dir": str(self.paths.state),
             "logs_dir": str(self.paths.logs),
             "seed": str(self.request.seed),
-            "port": str(self._main_port(svc)),
-            "url": self._url(svc),
         }
+        if svc.ports:
+            vals.update(port=str(self._main_port(svc)), url=self._url(svc))
         for pname, num in self.ports[svc.name].items():
             vals[f"ports.{pname}"] = str(num)
         for other in self.stack.services:
             vals[f"{other.name}.host"] = HOST
-            vals[f"{other.name}.port"] = str(self._main_port(other))
-            vals[f"{other.name}.url"] = self._url(other)
+            if other.ports:
+                vals[f"{other.name}.port"] = str(self._main_port(other))
+                vals[f"{other.name}.url"] = self._url(other)
             for pname, num in self.ports[other.name].items():
                 vals[f"{other.name}.ports.{pname}"] = str(num)
         return vals
@@ -310,9 +312,24 @@ class Supervisor:
         last = "no health check answered yet"
         while True:
             code = proc.poll()
+            if code is not None and svc.kind == "job":
+                st.exit_code = code
+                if code != 0:
+                    raise ServiceFailed(f"job exited with code {code}")
+                self._reap(svc.name)
+                st.status, st.healthy_at, st.error = "completed", time.time(), None
+                self.healthy[svc.name].set()
+                self._save()
+                return
             if code is not None:
                 st.exit_code = code
                 raise ServiceFailed(f"exited with code {code} before becoming healthy")
+            if svc.kind == "job":
+                if time.monotonic() >= deadline:
+                    raise ServiceFailed("job did not finish within its startup timeout")
+                await asyncio.sleep(delay)
+                delay = min(delay * 1.5, 0.05)
+                continue
             ok, last = await self._probe(svc)
             if ok:
                 st.status = "healthy"

@@ -251,3 +251,68 @@ def test_exit_after_start_follows_the_restart_policy(up, policy, expect_restart)
         lambda: (s := handle.supervisor()) and s.status == "degraded" and s, timeout=10
     )
     assert state.services["exits"].restarts == (1 if expect_restart else 0)
+
+
+def test_service_failing_liveness_checks_is_restarted_then_given_up_on(up):
+    spec = stack(
+        http_service(
+            "sick",
+            "--unhealthy-after",
+            "0.3",
+            health={"live_interval": 0.1, "failure_threshold": 2},
+            restart={"policy": "on-failure", "max_restarts": 1, "backoff": 0.05},
+        )
+    )
+    result, handle = up(spec)
+    assert result.status == "healthy", result.error
+    first_pid = handle.supervisor().services["sick"].pid
+    state = wait_for(
+        lambda: (s := handle.supervisor()) and s.status == "degraded" and s, timeout=10
+    )
+    sick = state.services["sick"]
+    assert sick.restarts == 1 and sick.pid != first_pid
+    assert "failed 2 health checks (GET /healthz -> HTTP 500)" in sick.error
+    assert pid_gone(sick.pid)
+
+
+def test_jobs_run_to_completion_before_their_dependants_start(up, tmp_path):
+    marker = tmp_path / "migrated"
+    spec = stack(
+        {
+            "name": "migrate",
+            "kind": "job",
+            "argv": ["{python}", "-c", f"import time; time.sleep(0.3); open({str(marker)!r}, 'w')"],
+        },
+        http_service(
+            "api", "--require", "{db.url}/healthz", depends_on=["migrate", "db"], restart=NO_RESTART
+        ),
+        http_service("db"),
+    )
+    result, handle = up(spec)
+    assert result.status == "healthy", result.error
+    s = handle.supervisor().services
+    assert s["migrate"].status == "completed" and s["migrate"].exit_code == 0
+    assert marker.exists()
+    assert s["api"].started_at >= s["migrate"].healthy_at
+    assert result.env.services["migrate"].ports == {} and result.env.services["migrate"].url is None
+
+
+def test_a_failing_job_fails_the_run_with_its_output(up):
+    spec = stack(
+        {
+            "name": "seed",
+            "kind": "job",
+            "restart": NO_RESTART,
+            "argv": [
+                "{python}",
+                "-c",
+                "import sys; print('seed: no such table users'); sys.exit(2)",
+            ],
+        },
+        http_service("api", depends_on=["seed"]),
+    )
+    result, handle = up(spec)
+    assert result.status == "failed"
+    assert "service 'seed' failed: job exited with code 2" in result.error
+    assert "seed: no such table users" in result.error
+    assert handle.supervisor().services["api"].pid is None
