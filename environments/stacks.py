@@ -7,8 +7,10 @@ Alertmanager. Later steps add the Acme app, the team tools, the deployer and the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from environments.binaries import find_binary
+from environments.runs import RunPaths
 from environments.stack import HealthCheck, PortSpec, RestartPolicy, Role, ServiceSpec, StackSpec
 
 PROMETHEUS_CONFIG = """\
@@ -91,5 +93,31 @@ def ops_stack() -> StackSpec:
     )
 
 
-BUILTIN_STACKS: dict[str, Callable[[], StackSpec]] = {"ops": ops_stack}
+@dataclass(frozen=True)
+class RunContext:
+    """What an environment may use to shape a run: its directory and its seed."""
+
+    paths: RunPaths
+    seed: int = 0
+    task: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentDef:
+    """A named environment: how to prepare a run directory and which stack then runs in it.
+
+    `prepare` does the one-time, in-process work before any service starts (building the
+    workspace, exporting a release); `stack` must not touch the disk, so `prodbench stack show`
+    can print it for any run.
+    """
+
+    name: str
+    description: str
+    stack: Callable[[RunContext], StackSpec]
+    prepare: Callable[[RunContext], None] = field(default=lambda ctx: None)
+
+
+BUILTIN: dict[str, EnvironmentDef] = {
+    "ops": EnvironmentDef("ops", "Prometheus and Alertmanager only", lambda ctx: ops_stack()),
+}
 DEFAULT_STACK = "ops"

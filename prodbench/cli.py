@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from environments.logs import tail_lines
-from environments.runs import RunError, RunHandle, default_runs_dir, find_run, list_runs
-from environments.stack import StackError, StackSpec, load_stack
-from environments.stacks import BUILTIN_STACKS, DEFAULT_STACK
+from environments.runs import RunError, RunHandle, RunPaths, default_runs_dir, find_run, list_runs
+from environments.stack import StackError, load_stack
+from environments.stacks import BUILTIN, DEFAULT_STACK, EnvironmentDef, RunContext
 
 app = typer.Typer(
     name="prodbench",
@@ -56,15 +56,17 @@ def _runs_dir(value: Path | None) -> Path:
     return value.resolve() if value else default_runs_dir()
 
 
-def _resolve_stack(stack: str) -> StackSpec:
-    if stack in BUILTIN_STACKS:
-        return BUILTIN_STACKS[stack]()
+def _resolve_stack(stack: str) -> EnvironmentDef:
+    """A built-in environment by name, or a stack file wrapped as one."""
+    if stack in BUILTIN:
+        return BUILTIN[stack]
     path = Path(stack)
     if path.suffix in (".yaml", ".yml", ".json") or path.exists():
-        return load_stack(path)
+        spec = load_stack(path)
+        return EnvironmentDef(spec.name, spec.description, lambda ctx: spec)
     _fail(
         f"unknown stack {stack!r}",
-        f"use a stack file (.yaml/.json) or one of: {', '.join(sorted(BUILTIN_STACKS))}",
+        f"use a stack file (.yaml/.json) or one of: {', '.join(sorted(BUILTIN))}",
     )
     raise AssertionError  # unreachable
 
@@ -82,7 +84,7 @@ def up(
     stack: Annotated[
         str,
         typer.Option(
-            "--stack", "-s", help=f"A built-in stack ({', '.join(BUILTIN_STACKS)}) or a stack file."
+            "--stack", "-s", help=f"A built-in stack ({', '.join(BUILTIN)}) or a stack file."
         ),
     ] = DEFAULT_STACK,
     seed: Annotated[int, typer.Option(help="Seed for every random choice of the run.")] = 0,
@@ -107,9 +109,8 @@ def up(
     from prodbench.session import prepare_run, run_foreground, start_run
 
     try:
-        spec = _resolve_stack(stack)
         paths = prepare_run(
-            spec,
+            _resolve_stack(stack),
             _runs_dir(runs_dir),
             seed=seed,
             run_id=run_id,
@@ -392,7 +393,7 @@ def stack_show(
     """Print a stack spec as YAML (built-in stacks included)."""
     import yaml
 
-    spec = _resolve_stack(stack)
+    spec = _resolve_stack(stack).stack(RunContext(RunPaths(Path("runs") / "RUN_ID")))
     out.print(
         yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False),
         highlight=False,
@@ -405,6 +406,20 @@ def main() -> None:
         app(prog_name="prodbench")
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, keep the traceback
+        import tempfile
+        import traceback
+
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="prodbench-crash-", suffix=".txt", delete=False
+        ) as fh:
+            traceback.print_exc(file=fh)
+        err.print(
+            f"[bold red]internal error:[/] {exc.__class__.__name__}: {exc}",
+            highlight=False,
+        )
+        err.print(f"this is a bug in prodbench; the traceback is in {fh.name}", highlight=False)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

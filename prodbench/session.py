@@ -35,6 +35,7 @@ from environments.runs import (
 from environments.runtime.procs import kill_run_processes
 from environments.runtime.supervisor import READY_FD_ENV, Supervisor, notify_fd
 from environments.stack import StackError, StackSpec, missing_executables
+from environments.stacks import EnvironmentDef, RunContext
 
 
 class UpResult(BaseModel):
@@ -47,7 +48,7 @@ class UpResult(BaseModel):
 
 
 def prepare_run(
-    stack: StackSpec,
+    env_def: EnvironmentDef | StackSpec,
     runs_dir: Path,
     *,
     seed: int = 0,
@@ -56,15 +57,25 @@ def prepare_run(
     startup_timeout: float = 60.0,
     keep_on_failure: bool = False,
 ) -> RunPaths:
-    """Check the stack can run here, create the run directory and its request."""
-    problems = missing_executables(stack, {"python": sys.executable})
-    if problems:
-        raise StackError("\n".join(problems))
-    run_id = run_id or new_run_id(stack.name)
+    """Create the run directory, let the environment prepare it, and write the run request.
+
+    The stack is checked against this machine (missing executables) before anything is
+    written, so a bad stack leaves no half-made run behind.
+    """
+    if isinstance(env_def, StackSpec):
+        spec = env_def
+        env_def = EnvironmentDef(spec.name, spec.description, lambda ctx: spec)
+    run_id = run_id or new_run_id(env_def.name)
     paths = RunPaths(runs_dir / run_id)
     if paths.request.exists():
         raise StackError(f"run {run_id!r} already exists in {runs_dir}; choose another --run-id")
+    ctx = RunContext(paths, seed=seed, task=task)
+    stack = env_def.stack(ctx)
+    problems = missing_executables(stack, {"python": sys.executable})
+    if problems:
+        raise StackError("\n".join(problems))
     paths.create()
+    env_def.prepare(ctx)
     request = RunRequest(
         run_id=run_id,
         seed=seed,

@@ -179,3 +179,12 @@ def test_doctor_reports_every_tool_with_install_hints():
         assert c["install_debian"].startswith("apt-get install") and c["install_macos"]
     required_ok = all(c["ok"] for c in checks.values() if c["need"] == "required")
     assert proc.returncode == (0 if required_ok else 1)
+
+
+def test_stack_show_prints_builtin_and_file_stacks_as_yaml(stack_file):
+    ops = yaml.safe_load(cli("stack", "show", "ops", check=True).stdout)
+    assert ops["name"] == "ops"
+    assert [s["name"] for s in ops["services"]] == ["alertmanager", "prometheus"]
+    assert ops["services"][1]["depends_on"] == ["alertmanager"]
+    demo = yaml.safe_load(cli("stack", "show", str(stack_file), check=True).stdout)
+    assert [s["name"] for s in demo["services"]] == ["db", "api"]
