@@ -114,6 +114,9 @@ class RunRequest(BaseModel):
     stack: dict
     startup_timeout: float = 60.0
     keep_on_failure: bool = False
+    vars: dict[str, str] = Field(
+        default_factory=dict, description="values the environment's prepare step set: {vars.NAME}"
+    )
 
 
 class ServiceState(BaseModel):

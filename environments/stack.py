@@ -230,6 +230,8 @@ def _check_reference(ref: str, svc: ServiceSpec, by_name: dict[str, ServiceSpec]
     head, _, rest = ref.partition(".")
     if head in RUN_PLACEHOLDERS and not rest:
         return None
+    if head == "vars" and rest:
+        return None  # set by the environment's prepare step; checked when rendered
     if head == "ports":
         return None if rest in svc.port_names() else f"unknown own port {{{ref}}}"
     if head in by_name:
@@ -242,7 +244,7 @@ def _check_reference(ref: str, svc: ServiceSpec, by_name: dict[str, ServiceSpec]
     return (
         f"unknown placeholder {{{ref}}}: use one of "
         + ", ".join("{" + p + "}" for p in sorted(RUN_PLACEHOLDERS))
-        + ", {ports.NAME} or {SERVICE.url}"
+        + ", {ports.NAME}, {vars.NAME} or {SERVICE.url}"
     )
 
 
@@ -306,7 +308,12 @@ def missing_executables(stack: StackSpec, values: dict[str, str]) -> list[str]:
 
 def _dummy_refs(svc: ServiceSpec, stack: StackSpec) -> dict[str, str]:
     # argv[0] rarely references ports; give every reference a value so rendering cannot fail here.
-    out: dict[str, str] = {}
+    out: dict[str, str] = {
+        f"vars.{ref[5:]}": ""
+        for _, t in svc.templates()
+        for ref in placeholders(t)
+        if ref.startswith("vars.")
+    }
     for other in stack.services:
         for key in ("host", "port", "url"):
             out[f"{other.name}.{key}"] = ""

@@ -107,14 +107,14 @@ class EnvironmentDef:
     """A named environment: how to prepare a run directory and which stack then runs in it.
 
     `prepare` does the one-time, in-process work before any service starts (building the
-    workspace, exporting a release); `stack` must not touch the disk, so `prodbench stack show`
-    can print it for any run.
+    workspace, exporting a release) and returns values the stack's templates read as
+    `{vars.NAME}`; `stack` must not touch the disk, so `prodbench stack show` can print it.
     """
 
     name: str
     description: str
     stack: Callable[[RunContext], StackSpec]
-    prepare: Callable[[RunContext], None] = field(default=lambda ctx: None)
+    prepare: Callable[[RunContext], dict[str, str]] = field(default=lambda ctx: {})
 
 
 BUILTIN: dict[str, EnvironmentDef] = {

@@ -75,7 +75,7 @@ def prepare_run(
     if problems:
         raise StackError("\n".join(problems))
     paths.create()
-    env_def.prepare(ctx)
+    run_vars = env_def.prepare(ctx)
     request = RunRequest(
         run_id=run_id,
         seed=seed,
@@ -83,6 +83,7 @@ def prepare_run(
         stack=stack.model_dump(mode="json"),
         startup_timeout=startup_timeout,
         keep_on_failure=keep_on_failure,
+        vars=run_vars,
     )
     write_json_atomic(paths.request, request)
     return paths

@@ -187,6 +187,7 @@ class Supervisor:
             "logs_dir": str(self.paths.logs),
             "seed": str(self.request.seed),
         }
+        vals.update({f"vars.{k}": v for k, v in self.request.vars.items()})
         if svc.ports:
             vals.update(port=str(self._main_port(svc)), url=self._url(svc))
         for pname, num in self.ports[svc.name].items():

@@ -316,3 +316,21 @@ def test_a_failing_job_fails_the_run_with_its_output(up):
     assert "service 'seed' failed: job exited with code 2" in result.error
     assert "seed: no such table users" in result.error
     assert handle.supervisor().services["api"].pid is None
+
+
+def test_values_from_the_prepare_step_reach_the_services(runs_dir):
+    from environments.stacks import EnvironmentDef
+    from prodbench.session import prepare_run, start_run
+
+    env_def = EnvironmentDef(
+        "prepared",
+        "a stack whose argv needs a value only prepare knows",
+        stack=lambda ctx: stack(
+            http_service("a", "--require", "{vars.check_url}", restart=NO_RESTART)
+        ),
+        prepare=lambda ctx: {"check_url": "http://127.0.0.1:1/unreachable"},
+    )
+    paths = prepare_run(env_def, runs_dir)
+    result = start_run(paths)
+    assert result.status == "failed"  # the service really tried the URL prepare gave it
+    assert "dependency http://127.0.0.1:1/unreachable not reachable" in result.error

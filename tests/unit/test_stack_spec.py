@@ -114,3 +114,10 @@ def test_render_fills_placeholders_and_keeps_escaped_braces():
 def test_fixture_helper_builds_a_valid_stack():
     s = stack(http_service("a"), http_service("b", depends_on=["a"]))
     assert [x.name for x in s.services] == ["a", "b"]
+
+
+def test_vars_placeholders_are_accepted_and_rendered_from_the_run():
+    s = parse_stack(spec(svc("a", env={"RELEASE": "{vars.release}"})))
+    assert s.services[0].env["RELEASE"] == "{vars.release}"
+    assert render("{vars.release}", {"vars.release": "abc123"}) == "abc123"
+    assert "unknown placeholder {vars}" in error_of(spec(svc("a", env={"X": "{vars}"})))
