@@ -1,0 +1,1 @@
+"""Data access: every SQL query the API issues lives in this package."""

@@ -1,0 +1,1 @@
+"""HTTP routes: parse and validate input, call a service, shape the output."""

@@ -1,0 +1,1 @@
+"""Business logic. Services own transactions: they commit, routes never do."""

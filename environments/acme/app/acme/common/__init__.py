@@ -1,0 +1,1 @@
+"""Shared building blocks used by every Acme service (config, logging, metrics, storage)."""
