@@ -32,6 +32,12 @@ scrape_configs:
       - targets: ['{alertmanager.host}:{alertmanager.port}']
 """
 
+SCRAPE_JOB = """\
+  - job_name: {job}
+    static_configs:
+      - targets: ['{{{service}.host}}:{{{service}.port}}']
+"""
+
 ALERTMANAGER_CONFIG = """\
 route:
   receiver: default
@@ -43,7 +49,11 @@ receivers:
 """
 
 
-def prometheus_service() -> ServiceSpec:
+def prometheus_service(scrape: dict[str, str] | None = None) -> ServiceSpec:
+    """Prometheus scraping itself, Alertmanager, and `scrape` (job name -> service name)."""
+    config = PROMETHEUS_CONFIG + "".join(
+        SCRAPE_JOB.format(job=job, service=service) for job, service in (scrape or {}).items()
+    )
     return ServiceSpec(
         name="prometheus",
         role=Role.ops,
@@ -56,7 +66,7 @@ def prometheus_service() -> ServiceSpec:
             "--web.enable-lifecycle",
             "--log.format=json",
         ],
-        files={"prometheus/prometheus.yml": PROMETHEUS_CONFIG},
+        files={"prometheus/prometheus.yml": config},
         health=HealthCheck(path="/-/ready", startup_timeout=30),
         depends_on=["alertmanager"],
         restart=RestartPolicy(policy="on-failure", max_restarts=2),
@@ -117,7 +127,4 @@ class EnvironmentDef:
     prepare: Callable[[RunContext], dict[str, str]] = field(default=lambda ctx: {})
 
 
-BUILTIN: dict[str, EnvironmentDef] = {
-    "ops": EnvironmentDef("ops", "Prometheus and Alertmanager only", lambda ctx: ops_stack()),
-}
-DEFAULT_STACK = "ops"
+OPS = EnvironmentDef("ops", "Prometheus and Alertmanager only", lambda ctx: ops_stack())

@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from environments.logs import tail_lines
+from environments.registry import BUILTIN, DEFAULT_STACK
 from environments.runs import RunError, RunHandle, RunPaths, default_runs_dir, find_run, list_runs
 from environments.stack import StackError, load_stack
-from environments.stacks import BUILTIN, DEFAULT_STACK, EnvironmentDef, RunContext
+from environments.stacks import EnvironmentDef, RunContext
 
 app = typer.Typer(
     name="prodbench",
@@ -393,9 +394,19 @@ def stack_show(
     """Print a stack spec as YAML (built-in stacks included)."""
     import yaml
 
+    class BlockDumper(yaml.SafeDumper):
+        """Multi-line strings (config file templates) as readable `|` blocks."""
+
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    BlockDumper.add_representer(str, represent_str)
     spec = _resolve_stack(stack).stack(RunContext(RunPaths(Path("runs") / "RUN_ID")))
     out.print(
-        yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False),
+        yaml.dump(
+            spec.model_dump(mode="json", exclude_defaults=True), Dumper=BlockDumper, sort_keys=False
+        ),
         highlight=False,
         markup=False,
     )

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,7 +76,13 @@ def prepare_run(
     if problems:
         raise StackError("\n".join(problems))
     paths.create()
-    run_vars = env_def.prepare(ctx)
+    try:
+        run_vars = env_def.prepare(ctx)
+    except Exception as exc:
+        shutil.rmtree(paths.root, ignore_errors=True)  # nothing started: leave no half-made run
+        raise StackError(
+            f"preparing the {env_def.name!r} environment failed: {exc.__class__.__name__}: {exc}"
+        ) from exc
     request = RunRequest(
         run_id=run_id,
         seed=seed,

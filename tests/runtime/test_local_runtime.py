@@ -334,3 +334,23 @@ def test_values_from_the_prepare_step_reach_the_services(runs_dir):
     result = start_run(paths)
     assert result.status == "failed"  # the service really tried the URL prepare gave it
     assert "dependency http://127.0.0.1:1/unreachable not reachable" in result.error
+
+
+def test_a_failing_prepare_step_leaves_no_run_behind(runs_dir):
+    from environments.stack import StackError
+    from environments.stacks import EnvironmentDef
+    from prodbench.session import prepare_run
+
+    def prepare(ctx):
+        raise RuntimeError("the template has no README.md")
+
+    env_def = EnvironmentDef(
+        "broken", "", stack=lambda ctx: stack(http_service("a")), prepare=prepare
+    )
+    with pytest.raises(
+        StackError,
+        match="preparing the 'broken' environment failed: RuntimeError: "
+        "the template has no README.md",
+    ):
+        prepare_run(env_def, runs_dir, run_id="r")
+    assert not (runs_dir / "r").exists()

@@ -1,0 +1,154 @@
+"""Acme as a prodbench environment: its run preparation and its stack.
+
+`prepare` builds the agent's monorepo (`workspace/`) from the app template with its scripted
+history, and exports the HEAD commit into `releases/<sha>/`, which is what production runs, as
+a deployer would (`git archive`, never the working tree). `stack` is the services of one
+production: the database set-up job, payments, api, worker, web and the ingress in front,
+watched by Prometheus and Alertmanager.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import tarfile
+from pathlib import Path
+
+from environments.acme.workspace import build_workspace
+from environments.runs import write_json_atomic
+from environments.stack import HealthCheck, PortSpec, RestartPolicy, Role, ServiceSpec, StackSpec
+from environments.stacks import (
+    EnvironmentDef,
+    RunContext,
+    alertmanager_service,
+    prometheus_service,
+)
+
+APP_DIR = Path(__file__).parent / "app"
+RELEASE_DIR = "{run_dir}/releases/{vars.release}"
+APP_SERVICES = ("payments", "api", "worker", "web", "ingress")
+
+# The ingress routes /api to api instances and the rest to web; `{{` is a literal brace.
+INGRESS_UPSTREAMS = (
+    '{{"/api": [{{"name": "api-1", "url": "{api.url}", "weight": 100}}], '
+    '"/": [{{"name": "web-1", "url": "{web.url}", "weight": 100}}]}}'
+)
+
+
+def _run_secret(ctx: RunContext, purpose: str) -> str:
+    """Per-run secrets derived from the run id: stable for a run, different between runs."""
+    return hashlib.sha256(f"{ctx.paths.run_id}:{ctx.seed}:{purpose}".encode()).hexdigest()[:32]
+
+
+def prepare(ctx: RunContext) -> dict[str, str]:
+    info = build_workspace(APP_DIR, ctx.paths.workspace, seed=ctx.seed)
+    export_release(ctx.paths.workspace, info.head, ctx.paths.releases / info.head)
+    write_json_atomic(ctx.paths.state / "flags.json", {"flags": {}})
+    (ctx.paths.state / "objects").mkdir(exist_ok=True)
+    return {
+        "release": info.head,
+        "webhook_secret": _run_secret(ctx, "payments-webhook"),
+        "ingress_admin_token": _run_secret(ctx, "ingress-admin"),
+    }
+
+
+def export_release(workspace: Path, sha: str, dest: Path) -> None:
+    """Write commit `sha` of the workspace into `dest`, as `git archive` has it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with subprocess.Popen(
+        ["git", "-C", str(workspace), "archive", "--format=tar", sha],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
+            archive.extractall(dest, filter="data")
+        err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"git archive {sha} failed: {err.strip()}")
+    write_json_atomic(dest / ".release.json", {"sha": sha})
+
+
+def _app_env(**extra: str) -> dict[str, str]:
+    env = {
+        "PYTHONPATH": RELEASE_DIR,
+        "ACME_RELEASE": "{vars.release}",
+        "ACME_ENVIRONMENT": "production",
+        "ACME_SERVICE_INSTANCE": "{name}-1",
+        "ACME_DATABASE_URL": "sqlite:///{state_dir}/acme.db",
+        "ACME_PAYMENTS_DATABASE_URL": "sqlite:///{state_dir}/payments.db",
+        "ACME_OBJECT_STORE": "file://{state_dir}/objects",
+        "ACME_FLAGS_FILE": "{state_dir}/flags.json",
+        "ACME_API_URL": "{api.url}",
+        "ACME_WEB_URL": "{web.url}",
+        "ACME_PAYMENTS_URL": "{payments.url}",
+        "ACME_WEBHOOK_SECRET": "{vars.webhook_secret}",
+        "ACME_LOG_LEVEL": "INFO",
+    }
+    env.update(extra)
+    return env
+
+
+def _app_service(name: str, depends_on: list[str], **extra_env: str) -> ServiceSpec:
+    return ServiceSpec(
+        name=name,
+        role=Role.app,
+        description=f"Acme {name}",
+        argv=["{python}", "-m", f"acme.{name}", "--host", "{host}", "--port", "{port}"],
+        env=_app_env(**extra_env),
+        cwd=RELEASE_DIR,
+        ports=[PortSpec(name="http", container=8000)],
+        health=HealthCheck(path="/healthz", startup_timeout=30),
+        depends_on=depends_on,
+        restart=RestartPolicy(policy="on-failure", max_restarts=3),
+        stop_grace=5.0,
+        docker={"build": "environments/acme/app"},
+    )
+
+
+def acme_stack(ctx: RunContext) -> StackSpec:
+    db_init = ServiceSpec(
+        name="db-init",
+        kind="job",
+        role=Role.app,
+        description="migrate the databases to head and load the seeded data",
+        argv=[
+            "{python}",
+            "-m",
+            "acme.seed",
+            "--seed",
+            "{seed}",
+            "--database-url",
+            "sqlite:///{state_dir}/acme.db",
+            "--payments-database-url",
+            "sqlite:///{state_dir}/payments.db",
+        ],
+        env=_app_env(),
+        cwd=RELEASE_DIR,
+        health=HealthCheck(kind="none", startup_timeout=120),
+        restart=RestartPolicy(policy="no"),
+    )
+    services = [
+        db_init,
+        _app_service("payments", ["db-init"]),
+        _app_service("api", ["db-init", "payments"]),
+        _app_service("worker", ["db-init"]),
+        _app_service("web", ["api"]),
+        _app_service(
+            "ingress",
+            ["api", "web"],
+            ACME_INGRESS_UPSTREAMS=INGRESS_UPSTREAMS,
+            ACME_INGRESS_ADMIN_TOKEN="{vars.ingress_admin_token}",
+            ACME_INGRESS_SEED="{seed}",
+        ),
+        alertmanager_service(),
+        prometheus_service(scrape={name: name for name in APP_SERVICES}),
+    ]
+    return StackSpec(name="acme", description="Acme Outfitters in production", services=services)
+
+
+ACME = EnvironmentDef(
+    name="acme",
+    description="Acme Outfitters: storefront, api, worker, payments and ingress, seeded",
+    stack=acme_stack,
+    prepare=prepare,
+)
