@@ -16,6 +16,8 @@ need_apt=()
 have_bin prometheus || need_apt+=(prometheus)
 have_bin alertmanager || have_bin prometheus-alertmanager || need_apt+=(prometheus-alertmanager)
 have_bin git || need_apt+=(git)
+# Optional for a run (the app's Redis cache backend), needed by the test suite.
+have_bin redis-server || need_apt+=(redis-server)
 
 if ((${#need_apt[@]})); then
   if have_bin apt-get; then
