@@ -46,6 +46,11 @@ def machine_state_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"prodbench-{os.getuid()}"
 
 
+def cache_dir() -> Path:
+    """Reusable artefacts (seeded databases) keyed by what produced them; safe to delete."""
+    return Path(os.environ.get("PRODBENCH_CACHE_DIR") or machine_state_dir() / "cache")
+
+
 def new_run_id(stack: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return f"{stack}-{stamp}-{secrets.token_hex(2)}"

@@ -43,10 +43,17 @@ def _run_secret(ctx: RunContext, purpose: str) -> str:
 def prepare(ctx: RunContext) -> dict[str, str]:
     info = build_workspace(APP_DIR, ctx.paths.workspace, seed=ctx.seed)
     export_release(ctx.paths.workspace, info.head, ctx.paths.releases / info.head)
+    tree = subprocess.run(
+        ["git", "-C", str(ctx.paths.workspace), "rev-parse", f"{info.head}^{{tree}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     write_json_atomic(ctx.paths.state / "flags.json", {"flags": {}})
     (ctx.paths.state / "objects").mkdir(exist_ok=True)
     return {
         "release": info.head,
+        "release_tree": tree,
         "webhook_secret": _run_secret(ctx, "payments-webhook"),
         "ingress_admin_token": _run_secret(ctx, "ingress-admin"),
     }
@@ -110,32 +117,37 @@ def acme_stack(ctx: RunContext) -> StackSpec:
         name="db-init",
         kind="job",
         role=Role.app,
-        description="migrate the databases to head and load the seeded data",
+        description="migrations to head and seeded data, cached by release tree and seed",
         argv=[
             "{python}",
             "-m",
-            "acme.seed",
+            "environments.acme.dbinit",
+            "--release",
+            RELEASE_DIR,
+            "--state-dir",
+            "{state_dir}",
             "--seed",
             "{seed}",
-            "--database-url",
-            "sqlite:///{state_dir}/acme.db",
-            "--payments-database-url",
-            "sqlite:///{state_dir}/payments.db",
+            "--key",
+            "{vars.release_tree}",
         ],
         env=_app_env(),
         cwd=RELEASE_DIR,
         health=HealthCheck(kind="none", startup_timeout=120),
         restart=RestartPolicy(policy="no"),
     )
+    # Only what start-up needs: the database users wait for db-init; web and the ingress find
+    # their upstreams per request (their readiness is local), so they start at once. `up`
+    # still returns only when every service is healthy.
     services = [
         db_init,
         _app_service("payments", ["db-init"]),
-        _app_service("api", ["db-init", "payments"]),
+        _app_service("api", ["db-init"]),
         _app_service("worker", ["db-init"]),
-        _app_service("web", ["api"]),
+        _app_service("web", []),
         _app_service(
             "ingress",
-            ["api", "web"],
+            [],
             ACME_INGRESS_UPSTREAMS=INGRESS_UPSTREAMS,
             ACME_INGRESS_ADMIN_TOKEN="{vars.ingress_admin_token}",
             ACME_INGRESS_SEED="{seed}",
