@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from environments.paths import cache_dir, machine_state_dir  # noqa: F401 - re-exported
 
 RUNS_DIR_ENV = "PRODBENCH_RUNS_DIR"
 
@@ -39,16 +40,6 @@ class RunError(RuntimeError):
 
 def default_runs_dir() -> Path:
     return Path(os.environ.get(RUNS_DIR_ENV) or "runs").resolve()
-
-
-def machine_state_dir() -> Path:
-    """Per-user, per-machine state shared by every runs dir (the port reservations)."""
-    return Path(tempfile.gettempdir()) / f"prodbench-{os.getuid()}"
-
-
-def cache_dir() -> Path:
-    """Reusable artefacts (seeded databases) keyed by what produced them; safe to delete."""
-    return Path(os.environ.get("PRODBENCH_CACHE_DIR") or machine_state_dir() / "cache")
 
 
 def new_run_id(stack: str) -> str:

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from environments.runs import cache_dir
+from environments.paths import cache_dir
 
 DATABASES = ("acme.db", "payments.db")
 FORMAT = "v1"  # bump when what the job produces changes in a way the key does not capture
