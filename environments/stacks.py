@@ -74,7 +74,8 @@ def prometheus_service(scrape: dict[str, str] | None = None) -> ServiceSpec:
     )
 
 
-def alertmanager_service() -> ServiceSpec:
+def alertmanager_service(config: str = ALERTMANAGER_CONFIG) -> ServiceSpec:
+    """Alertmanager with `config` (a template: `{{`/`}}` for Go template braces)."""
     return ServiceSpec(
         name="alertmanager",
         role=Role.ops,
@@ -87,7 +88,7 @@ def alertmanager_service() -> ServiceSpec:
             "--cluster.listen-address=",
             "--log.format=json",
         ],
-        files={"state/alertmanager/alertmanager.yml": ALERTMANAGER_CONFIG},
+        files={"state/alertmanager/alertmanager.yml": config},
         ports=[PortSpec(name="http")],
         health=HealthCheck(path="/-/ready", startup_timeout=30),
         restart=RestartPolicy(policy="on-failure", max_restarts=2),

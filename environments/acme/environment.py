@@ -25,6 +25,26 @@ from environments.stacks import (
 )
 
 APP_DIR = Path(__file__).parent / "app"
+TOOL_FIXTURES = Path(__file__).parent / "seed" / "tools"
+# The team tools this environment runs so far, in one process (environments.tools.host).
+TOOLS = ("slack",)
+# Slack's incoming webhook for #alerts, as configured in seed/tools/slack.yaml.
+ALERTS_WEBHOOK = "/services/T07ACME0001/B07ALERTS001/Am9xQ2vLr7TzK4pW8sYd3NfE"
+
+ALERTMANAGER_CONFIG = (
+    "route:\n"
+    "  receiver: slack-alerts\n"
+    "  group_by: ['alertname', 'service']\n"
+    "  group_wait: 1s\n"
+    "  group_interval: 5s\n"
+    "  repeat_interval: 1h\n"
+    "receivers:\n"
+    "  - name: slack-alerts\n"
+    "    slack_configs:\n"
+    f"      - api_url: 'http://{{tools.host}}:{{tools.ports.slack}}{ALERTS_WEBHOOK}'\n"
+    "        channel: '#alerts'\n"
+    "        send_resolved: true\n"
+)
 RELEASE_DIR = "{run_dir}/releases/{vars.release}"
 APP_SERVICES = ("payments", "api", "worker", "web", "ingress")
 
@@ -56,6 +76,7 @@ def prepare(ctx: RunContext) -> dict[str, str]:
         "release_tree": tree,
         "webhook_secret": _run_secret(ctx, "payments-webhook"),
         "ingress_admin_token": _run_secret(ctx, "ingress-admin"),
+        "tools_admin_token": _run_secret(ctx, "tools-admin"),
     }
 
 
@@ -112,6 +133,39 @@ def _app_service(name: str, depends_on: list[str], **extra_env: str) -> ServiceS
     )
 
 
+def tools_service() -> ServiceSpec:
+    """Slack, Linear, Notion, Sentry and the status page: one process, a port each."""
+    argv = [
+        "{python}",
+        "-m",
+        "environments.tools.host",
+        "--state-dir",
+        "{state_dir}",
+        "--seed",
+        "{seed}",
+        "--health-port",
+        "{port}",
+    ]
+    for tool in TOOLS:
+        argv += [
+            "--serve",
+            f"{tool}={{ports.{tool}}}",
+            "--fixtures",
+            f"{tool}={TOOL_FIXTURES / tool}.yaml",
+        ]
+    return ServiceSpec(
+        name="tools",
+        role=Role.tool,
+        description="the team's tools: " + ", ".join(TOOLS),
+        argv=argv,
+        env={"PRODBENCH_ADMIN_TOKEN": "{vars.tools_admin_token}"},
+        ports=[PortSpec(name="http"), *(PortSpec(name=t) for t in TOOLS)],
+        health=HealthCheck(path="/healthz", startup_timeout=30),
+        restart=RestartPolicy(policy="on-failure", max_restarts=3),
+        docker={"build": "."},
+    )
+
+
 def acme_stack(ctx: RunContext) -> StackSpec:
     db_init = ServiceSpec(
         name="db-init",
@@ -152,7 +206,8 @@ def acme_stack(ctx: RunContext) -> StackSpec:
             ACME_INGRESS_ADMIN_TOKEN="{vars.ingress_admin_token}",
             ACME_INGRESS_SEED="{seed}",
         ),
-        alertmanager_service(),
+        tools_service(),
+        alertmanager_service(ALERTMANAGER_CONFIG),
         prometheus_service(scrape={name: name for name in APP_SERVICES}),
     ]
     return StackSpec(name="acme", description="Acme Outfitters in production", services=services)

@@ -144,6 +144,41 @@ def test_prometheus_scrapes_every_app_service(acme_run):
     assert {s: health.get(s) for s in APP_SERVICES} == {s: "up" for s in APP_SERVICES}
 
 
+def test_an_alert_reaches_slack_alerts_through_alertmanager(acme_run):
+    from slack_sdk import WebClient
+
+    from tests.tools.conftest import BOT_TOKEN
+
+    env, _ = acme_run
+    alert = [
+        {
+            "labels": {
+                "alertname": "PaymentFailuresHigh",
+                "service": "payments",
+                "severity": "page",
+            },
+            "annotations": {"summary": "payment failure ratio above 5% for 1m"},
+        }
+    ]
+    am = env.services["alertmanager"].url
+    assert httpx.post(am + "/api/v2/alerts", json=alert, timeout=10).status_code == 200
+    slack = WebClient(
+        token=BOT_TOKEN, base_url=f"http://127.0.0.1:{env.services['tools'].ports['slack']}/api/"
+    )
+    channel = next(
+        c["id"] for c in slack.conversations_list(limit=200)["channels"] if c["name"] == "alerts"
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        texts = [
+            json.dumps(m) for m in slack.conversations_history(channel=channel, limit=5)["messages"]
+        ]
+        if any("PaymentFailuresHigh" in t for t in texts) or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert any("PaymentFailuresHigh" in t and "FIRING" in t for t in texts), texts
+
+
 def test_bad_input_gets_a_4xx_json_error_never_a_500(shop):
     cases = [
         ("POST", "/api/v1/sessions", {"json": {"email": "nobody@acme.test", "password": "x"}}),
