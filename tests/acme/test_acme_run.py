@@ -338,5 +338,5 @@ def test_the_app_suite_passes_on_its_own(tmp_path):
     assert re.search(r"\d+ passed", proc.stdout)
     if os.environ.get("CI"):  # CI installs PostgreSQL and Redis: their tests must run, not skip
         skipped = proc.stdout.split("short test summary info")[-1]
-        for name in ("test_postgres", "test_cache_backends"):
+        for name in ("test_postgres", "test_cache_backends", "test_objectstore_backends"):
             assert name not in skipped, proc.stdout
