@@ -130,3 +130,38 @@ def test_store_transactions_roll_back_with_their_events(tmp_path):
     assert store.events(since=10.5) == [] and store.events(kind="thing")[0]["kind"] == "thing.added"
     assert store.dump_table("things", "name") == [{"name": "kept"}]
     store.close()
+
+
+def test_a_store_transaction_cannot_be_joined_by_another_request_on_the_loop(tmp_path):
+    import asyncio
+
+    from environments.tools.common.store import Store
+
+    store = Store(tmp_path / "t.db", "CREATE TABLE IF NOT EXISTS t (v INTEGER);")
+
+    async def holds_across_await(entered: asyncio.Event, release: asyncio.Event):
+        with store.write() as db:
+            db.execute("INSERT INTO t VALUES (1)")
+            entered.set()
+            await release.wait()  # the mistake: awaiting while holding the store
+
+    async def other_request():
+        with store.write() as db:
+            db.execute("INSERT INTO t VALUES (2)")
+
+    async def main():
+        entered, release = asyncio.Event(), asyncio.Event()
+        first = asyncio.create_task(holds_across_await(entered, release))
+        await entered.wait()
+        try:
+            await other_request()
+        finally:
+            release.set()
+            await first
+
+    import pytest
+
+    with pytest.raises(RuntimeError, match="must not await while holding the store"):
+        asyncio.run(main())
+    with store.read() as db:
+        assert [r[0] for r in db.execute("SELECT v FROM t")] == [1]

@@ -10,6 +10,7 @@ so graders can read what happened, by whom and when, from ``/_admin/events``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
@@ -37,6 +38,13 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events(time, id);
 MAX_EVENTS_PAGE = 10_000
 
 
+def _current_task() -> object:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running event loop: a plain thread
+        return None
+
+
 def dumps(value: Any) -> str:
     """Canonical JSON (sorted keys, no spaces): the same value always gives the same bytes."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -50,6 +58,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: object = None
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
@@ -68,9 +77,22 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction (nested calls join the outer one); rolled back on any exception."""
+        """One transaction (nested calls join the outer one); rolled back on any exception.
+
+        The lock is re-entrant per thread, and every request of an event loop shares its
+        thread: a handler that awaited inside a transaction would let another request join
+        it. That is refused here, loudly, rather than allowed to mix two requests' writes.
+        """
         with self._lock:
             outer = self._depth == 0
+            task = _current_task()
+            if outer:
+                self._owner = task
+            elif task is not self._owner:
+                raise RuntimeError(
+                    "a tool store transaction was entered by another request on the same event "
+                    "loop: handlers must not await while holding the store"
+                )
             if outer:
                 self._conn.execute("BEGIN IMMEDIATE")
             self._depth += 1
