@@ -27,7 +27,7 @@ from environments.stacks import (
 APP_DIR = Path(__file__).parent / "app"
 TOOL_FIXTURES = Path(__file__).parent / "seed" / "tools"
 # The team tools this environment runs so far, in one process (environments.tools.host).
-TOOLS = ("slack",)
+TOOLS = ("slack", "sentry", "statuspage")
 # Slack's incoming webhook for #alerts, as configured in seed/tools/slack.yaml.
 ALERTS_WEBHOOK = "/services/T07ACME0001/B07ALERTS001/Am9xQ2vLr7TzK4pW8sYd3NfE"
 
@@ -94,6 +94,19 @@ def export_release(workspace: Path, sha: str, dest: Path) -> None:
     if proc.returncode != 0:
         raise RuntimeError(f"git archive {sha} failed: {err.strip()}")
     write_json_atomic(dest / ".release.json", {"sha": sha})
+
+
+def sentry_dsns() -> dict[str, str]:
+    """Each app service's DSN template, from the Sentry fixture (project `acme-<service>`)."""
+    import yaml
+
+    doc = yaml.safe_load((TOOL_FIXTURES / "sentry.yaml").read_text())
+    dsns = {}
+    for project in doc["projects"]:
+        service = project["slug"].removeprefix("acme-")
+        key = project["keys"][0]["public"]
+        dsns[service] = f"http://{key}@{{tools.host}}:{{tools.ports.sentry}}/{project['id']}"
+    return dsns
 
 
 def _app_env(**extra: str) -> dict[str, str]:
@@ -192,16 +205,19 @@ def acme_stack(ctx: RunContext) -> StackSpec:
     )
     # Only what start-up needs: the database users wait for db-init; web and the ingress find
     # their upstreams per request (their readiness is local), so they start at once. `up`
-    # still returns only when every service is healthy.
+    # still returns only when every service is healthy. Each reports errors to its own
+    # project in the run's Sentry.
+    dsn = sentry_dsns()
     services = [
         db_init,
-        _app_service("payments", ["db-init"]),
-        _app_service("api", ["db-init"]),
-        _app_service("worker", ["db-init"]),
-        _app_service("web", []),
+        _app_service("payments", ["db-init"], SENTRY_DSN=dsn["payments"]),
+        _app_service("api", ["db-init"], SENTRY_DSN=dsn["api"]),
+        _app_service("worker", ["db-init"], SENTRY_DSN=dsn["worker"]),
+        _app_service("web", [], SENTRY_DSN=dsn["web"]),
         _app_service(
             "ingress",
             [],
+            SENTRY_DSN=dsn["ingress"],
             ACME_INGRESS_UPSTREAMS=INGRESS_UPSTREAMS,
             ACME_INGRESS_ADMIN_TOKEN="{vars.ingress_admin_token}",
             ACME_INGRESS_SEED="{seed}",

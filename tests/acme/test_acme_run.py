@@ -6,15 +6,12 @@ its own orders, never depends on another test's writes.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -216,69 +213,37 @@ def test_the_workspace_is_the_deployed_history(acme_run):
     assert env["stack"] == "acme" and env["seed"] == 1
 
 
-# ---- Sentry: an unhandled error in a route reaches Sentry as a real sentry-sdk envelope ------
+# ---- Sentry: an unhandled error in a route reaches the run's Sentry as a real envelope -------
+
+SENTRY_TOKEN = "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"
 
 
-class EnvelopeReceiver:
-    """A Sentry ingestion endpoint on loopback: stores every envelope item it is sent."""
-
-    def __init__(self):
-        self.items: list[tuple[dict, bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                elif self.headers.get("Content-Encoding") == "br":
-                    import brotli
-
-                    body = brotli.decompress(body)
-                receiver.items.extend(parse_envelope(body))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.dsn = f"http://publickey@127.0.0.1:{self.server.server_address[1]}/42"
+def _process_env(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 
 
-def parse_envelope(body: bytes) -> list[tuple[dict, bytes]]:
-    _, _, rest = body.partition(b"\n")
-    items = []
-    while rest.strip():
-        header_line, _, rest = rest.partition(b"\n")
-        header = json.loads(header_line)
-        if "length" in header:
-            payload, rest = rest[: header["length"]], rest[header["length"] + 1 :]
-        else:
-            payload, _, rest = rest.partition(b"\n")
-        items.append((header, payload))
-    return items
-
-
-def test_an_unhandled_error_in_a_route_reaches_sentry(tmp_path, acme_run):
-    _, handle = acme_run
-    receiver = EnvelopeReceiver()
+def test_an_unhandled_error_in_a_route_reaches_the_runs_sentry(tmp_path, acme_run):
+    env, handle = acme_run
+    api_pid = handle.supervisor().services["api"].pid
+    dsn = _process_env(api_pid)["SENTRY_DSN"]  # what the running api really reports to
+    sentry_port = env.services["tools"].ports["sentry"]
+    assert dsn.endswith(f"@127.0.0.1:{sentry_port}/2")
     release = next(p for p in handle.paths.releases.iterdir() if p.is_dir())
-    # A database nobody migrated: every query fails, as after a forgotten migration.
-    env = {
+    # The same api code with that DSN, on a database nobody migrated: every query fails, as
+    # after a forgotten migration.
+    proc_env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(release),
         "ACME_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db",
         "ACME_RELEASE": "abc1234",
-        "SENTRY_DSN": receiver.dsn,
+        "SENTRY_DSN": dsn,
         "ACME_FLAGS_FILE": str(tmp_path / "flags.json"),
     }
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "acme.api", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
+        env=proc_env,
         cwd=release,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -289,19 +254,32 @@ def test_an_unhandled_error_in_a_route_reaches_sentry(tmp_path, acme_run):
         resp = httpx.get(url + "/api/v1/products", timeout=10)
         assert resp.status_code == 500
         assert "Traceback" not in resp.text and resp.json()["error"]["message"]
-        deadline = time.monotonic() + 15
-        while not any(h.get("type") == "event" for h, _ in receiver.items):
-            assert time.monotonic() < deadline, "no event reached the envelope endpoint"
-            time.sleep(0.1)
+        sentry = httpx.Client(
+            base_url=f"http://127.0.0.1:{sentry_port}/api/0",
+            headers={"Authorization": f"Bearer {SENTRY_TOKEN}"},
+            timeout=10,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            issues = sentry.get(
+                "/organizations/acme/issues/",
+                params={"query": "is:unresolved release:abc1234", "project": "2"},
+            ).json()
+            if issues or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        receiver.server.shutdown()
-    event = json.loads(next(p for h, p in receiver.items if h.get("type") == "event"))
-    assert event["release"] == "abc1234" and event["environment"] == "production"
-    exc = event["exception"]["values"][-1]
-    assert exc["type"] == "OperationalError" and "no such table" in exc["value"]
-    assert any(f.get("in_app") for f in exc["stacktrace"]["frames"])
+    assert len(issues) == 1, issues
+    issue = issues[0]
+    assert "OperationalError" in issue["title"] and issue["project"]["slug"] == "acme-api"
+    event = sentry.get(f"/organizations/acme/issues/{issue['id']}/events/latest/").json()
+    tags = {t["key"]: t["value"] for t in event["tags"]}
+    assert tags["release"] == "abc1234" and tags["environment"] == "production"
+    exc = next(e for e in event["entries"] if e["type"] == "exception")["data"]["values"][-1]
+    assert "no such table" in exc["value"]
+    assert any(f["inApp"] for f in exc["stacktrace"]["frames"])
 
 
 def _free_port() -> int:

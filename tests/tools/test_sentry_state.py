@@ -1,0 +1,104 @@
+"""Determinism of seeded state, readable fixture errors, and admin fixtures on top."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from tests.tools.conftest import launch, running, wait_ready
+from tests.tools.sentry_support import ACME_SENTRY, ACME_STATUSPAGE, web
+
+
+def dump(path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return list(db.iterdump())
+
+
+def test_same_fixtures_and_seed_give_identical_state(tmp_path):
+    services = [
+        launch(tool, tmp_path / f"{tool}-{name}", [fixtures], seed=seed)
+        for tool, fixtures in (("sentry", ACME_SENTRY), ("statuspage", ACME_STATUSPAGE))
+        for name, seed in (("a", 7), ("b", 7), ("c", 8))
+    ]
+    try:
+        exports = [wait_ready(s).export() for s in services]
+    finally:
+        for service in services:
+            service.stop()
+    sentry_a, sentry_b, sentry_c, page_a, page_b, page_c = exports
+    assert sentry_a == sentry_b and page_a == page_b
+    assert dump(tmp_path / "sentry-a" / "sentry.db") == dump(tmp_path / "sentry-b" / "sentry.db")
+    # The seed changes derived ids (event ids, component and incident ids), not the history.
+    events_a = json.loads(sentry_a)["state"]["error_events"]
+    events_c = json.loads(sentry_c)["state"]["error_events"]
+    assert {e["event_id"] for e in events_a}.isdisjoint(e["event_id"] for e in events_c)
+    assert [e["timestamp"] for e in events_a] == [e["timestamp"] for e in events_c]
+    components_a = {c["name"]: c["id"] for c in json.loads(page_a)["state"]["components"]}
+    components_c = {c["name"]: c["id"] for c in json.loads(page_c)["state"]["components"]}
+    assert components_a.keys() == components_c.keys()
+    assert set(components_a.values()).isdisjoint(components_c.values())
+
+
+def test_bad_fixtures_stop_the_service_with_a_readable_reason(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "organization: {slug: acme, name: Acme}\n"
+        "projects: [{id: 2, slug: acme-api, team: no-such-team}]\n"
+    )
+    service = launch("sentry", tmp_path / "state", [broken])
+    assert service.proc.wait(timeout=20) == 2
+    output = service.log.read_text()
+    assert "cannot seed its state" in output and "unknown team 'no-such-team'" in output
+    assert "Traceback" not in output
+
+
+def test_admin_fixtures_add_issues_that_group_like_live_ones(tmp_path):
+    doc = {
+        "issues": [
+            {
+                "key": "task-bug",
+                "project": "acme-worker",
+                "first_seen": "2026-11-20T08:00:00Z",
+                "last_seen": "2026-11-20T09:00:00Z",
+                "times_seen": 40,
+                "status": "unresolved",
+                "assigned_to": "mei.lin",
+                "event": {
+                    "exception": {
+                        "values": [
+                            {
+                                "type": "ZeroDivisionError",
+                                "value": "division by zero",
+                                "stacktrace": {
+                                    "frames": [
+                                        {
+                                            "module": "acme.worker.handlers",
+                                            "function": "revenue_share",
+                                            "in_app": True,
+                                        }
+                                    ]
+                                },
+                            }
+                        ]
+                    },
+                },
+            }
+        ]
+    }
+    with running("sentry", tmp_path / "s", [ACME_SENTRY]) as service, service.admin() as admin:
+        applied = admin.post("/_admin/fixtures", json=doc)
+        assert applied.status_code == 200 and applied.json()["applied"]["issues"] == 1
+        again = admin.post("/_admin/fixtures", json=doc)  # idempotent for the same key
+        assert again.status_code == 200
+        clash = dict(doc["issues"][0], key="task-bug-copy")
+        refused = admin.post("/_admin/fixtures", json={"issues": [clash]})
+        assert (
+            refused.status_code == 400
+            and "groups into issue 'task-bug'" in refused.json()["detail"]
+        )
+        with web(service) as client:
+            found = client.get(
+                "/organizations/acme/issues/",
+                params={"query": "revenue_share", "statsPeriod": "3650d"},
+            ).json()
+            assert [(i["count"], i["assignedTo"]["name"]) for i in found] == [("40", "Mei Lin")]
