@@ -27,7 +27,7 @@ from environments.stacks import (
 APP_DIR = Path(__file__).parent / "app"
 TOOL_FIXTURES = Path(__file__).parent / "seed" / "tools"
 # The team tools this environment runs so far, in one process (environments.tools.host).
-TOOLS = ("slack", "notion", "sentry", "statuspage")
+TOOLS = ("slack", "linear", "notion", "sentry", "statuspage")
 # Slack's incoming webhook for #alerts, as configured in seed/tools/slack.yaml.
 ALERTS_WEBHOOK = "/services/T07ACME0001/B07ALERTS001/Am9xQ2vLr7TzK4pW8sYd3NfE"
 
