@@ -18,8 +18,13 @@ HOST = [sys.executable, "-m", "environments.tools.host"]
 
 def start(tmp_path, *args):
     env = {**os.environ, "PRODBENCH_ADMIN_TOKEN": ADMIN_TOKEN}
-    return subprocess.Popen([*HOST, "--state-dir", str(tmp_path), *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [*HOST, "--state-dir", str(tmp_path), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_health(port: int, timeout: float = 30) -> dict:
@@ -37,18 +42,29 @@ def wait_health(port: int, timeout: float = 30) -> dict:
 
 def test_a_tool_served_by_the_host_behaves_as_when_alone(tmp_path):
     health, slack = free_port(), free_port()
-    proc = start(tmp_path, "--health-port", str(health), "--serve", f"slack={slack}",
-                 "--fixtures", f"slack={ACME_SLACK}")
+    proc = start(
+        tmp_path,
+        "--health-port",
+        str(health),
+        "--serve",
+        f"slack={slack}",
+        "--fixtures",
+        f"slack={ACME_SLACK}",
+    )
     try:
         assert wait_health(health) == {"status": "ok", "tools": {"slack": True}}
         client = WebClient(token=BOT_TOKEN, base_url=f"http://127.0.0.1:{slack}/api/")
         assert client.auth_test()["team"] == "Acme Commerce Inc."
-        posted = client.chat_postMessage(channel=_channel(client, "eng"), text="hello from the host")
+        posted = client.chat_postMessage(
+            channel=_channel(client, "eng"), text="hello from the host"
+        )
         assert posted["ok"] and posted["message"]["text"] == "hello from the host"
         admin = httpx.get(f"http://127.0.0.1:{slack}/_admin/export")
         assert admin.status_code in (401, 403)
-        export = httpx.get(f"http://127.0.0.1:{slack}/_admin/export",
-                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        export = httpx.get(
+            f"http://127.0.0.1:{slack}/_admin/export",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
         assert export.status_code == 200 and "hello from the host" in export.text
         assert (tmp_path / "slack.db").exists()
         proc.send_signal(signal.SIGTERM)
@@ -58,7 +74,9 @@ def test_a_tool_served_by_the_host_behaves_as_when_alone(tmp_path):
 
 
 def _channel(client: WebClient, name: str) -> str:
-    return next(c["id"] for c in client.conversations_list(limit=200)["channels"] if c["name"] == name)
+    return next(
+        c["id"] for c in client.conversations_list(limit=200)["channels"] if c["name"] == name
+    )
 
 
 def test_bad_arguments_are_explained(tmp_path):
@@ -74,7 +92,14 @@ def test_bad_arguments_are_explained(tmp_path):
 def test_bad_fixtures_stop_the_host_with_a_reason(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("channels: [{name: 42}]\n")
-    proc = start(tmp_path, "--health-port", str(free_port()), "--serve", f"slack={free_port()}",
-                 "--fixtures", f"slack={bad}")
+    proc = start(
+        tmp_path,
+        "--health-port",
+        str(free_port()),
+        "--serve",
+        f"slack={free_port()}",
+        "--fixtures",
+        f"slack={bad}",
+    )
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 2 and "cannot seed their state" in out
