@@ -2,8 +2,9 @@
 
 Starts the service the way a run does (its own process, Acme's fixtures), tops the state up
 to N issues through the admin fixtures API (labels, assignees, every state), then times over
-loopback with one keep-alive httpx client, and reports p50/p99, the service's CPU time per request (what the wall clock would be on
-an idle machine, minus loopback and client time) and its memory:
+loopback with one keep-alive httpx client, and reports p50/p99, the service's CPU time per
+request (what the wall clock would be on an idle machine, minus loopback and client time) and
+its memory:
 
 - the list an agent asks for most: ``issues(filter: {team: {key: {eq: "ENG"}}, state: {type:
   {eq: "started"}}}, first: 50)`` with ids, titles, priority, url, state, assignee, labels
@@ -17,21 +18,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "environments" / "acme" / "seed" / "tools" / "linear.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _support, from any cwd
+from _support import (
+    SEED,
+    admin_fixtures,
+    cpu_seconds,
+    mib,
+    rss_kib,
+    start_tool,
+    stats,
+    timed,
+)
+
+FIXTURES = SEED / "linear.yaml"
 AGENT_KEY = "lin_api_AcmeAgentLocalKey7301000000000000000101"
-ADMIN = "bench-admin-token"
 PEOPLE = ["maya.chen", "emily.zhang", "omar.haddad", "hannah.schmidt", "grace.kim", "mei.lin"]
 STATES = ["Backlog", "Todo", "In Progress", "In Review", "Done", "Canceled", "Triage"]
 LABELS = [["bug", "api"], ["feature", "web"], ["tech-debt"], ["performance", "api"], []]
@@ -60,27 +67,6 @@ UPDATE = """mutation Move($id: String!, $state: String!) {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rss_kib(pid: int) -> dict[str, int]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0])
-    return fields
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (load on the machine does not inflate it)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def bench_document(n: int) -> dict:
     """n more ENG issues from 2024 on (older than Acme's own), in every state."""
     issues = []
@@ -102,39 +88,17 @@ def bench_document(n: int) -> dict:
     return {"issues": {"ENG": issues}}
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def graphql_ok(response: httpx.Response) -> bool:
+    """GraphQL answers 200 with ``errors`` for a failed operation."""
+    return response.status_code == 200 and "errors" not in response.json()
 
 
-def timed(client: httpx.Client, n: int, body, pid: int | None = None) -> list[float]:
-    """Wall-clock ms per request; with ``pid``, the server's CPU ms per request is appended."""
-    out = []
-    cpu = cpu_seconds(pid) if pid else 0.0
-    for i in range(n):
-        payload = body(i)
-        t0 = time.perf_counter()
-        response = client.post("/graphql", json=payload)
-        elapsed = time.perf_counter() - t0
-        parsed = response.json()
-        if response.status_code != 200 or "errors" in parsed:
-            raise SystemExit(f"request failed: {parsed}")
-        out.append(elapsed * 1000)
-    if pid:
-        CPU[len(CPU)] = (cpu_seconds(pid) - cpu) * 1000 / n
-    return out
-
-
-CPU: dict[int, float] = {}
-
-
-def summary(samples: list[float], cpu: float) -> dict[str, float]:
-    return {
-        "p50": round(percentile(samples, 0.5), 2),
-        "p99": round(percentile(samples, 0.99), 2),
-        "mean": round(statistics.fmean(samples), 2),
-        "server_cpu": round(cpu, 2),
-    }
+def timed_with_cpu(n: int, send: Callable[[int], httpx.Response], pid: int) -> dict[str, float]:
+    """:func:`stats` of n timed GraphQL requests plus the server's CPU ms per request."""
+    cpu = cpu_seconds(pid)
+    samples = timed(n, send, graphql_ok)
+    server_cpu = (cpu_seconds(pid) - cpu) * 1000 / n
+    return {**stats(samples), "server_cpu": round(server_cpu, 2)}
 
 
 def main() -> int:
@@ -146,50 +110,14 @@ def main() -> int:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-linear-") as tmp:
-        port = free_port()
-        env = {**os.environ, "PRODBENCH_ADMIN_TOKEN": ADMIN}
-        argv = [
-            sys.executable,
-            "-m",
-            "environments.tools.linear",
-            "--port",
-            str(port),
-            "--state-dir",
-            tmp,
-            "--fixtures",
-            str(FIXTURES),
-        ]
-        proc = subprocess.Popen(
-            argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-        )
+        service = start_tool("linear", tmp, [FIXTURES])
         try:
-            base = f"http://127.0.0.1:{port}"
-            started = time.perf_counter()
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.perf_counter() - started > 30:
-                    raise SystemExit("the Linear service did not start")
-                time.sleep(0.02)
-            startup = time.perf_counter() - started
-            rss_idle = rss_kib(proc.pid)
-
-            t0 = time.perf_counter()
+            rss_idle = rss_kib(service.pid)
             extra = max(0, args.issues - SEEDED)
-            loaded = httpx.post(
-                base + "/_admin/fixtures",
-                json=bench_document(extra),
-                headers={"Authorization": f"Bearer {ADMIN}"},
-                timeout=300,
-            )
-            loaded.raise_for_status()
-            load_s = time.perf_counter() - t0
+            load_s = admin_fixtures(service.url, bench_document(extra))
 
             headers = {"Authorization": AGENT_KEY}
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            with httpx.Client(base_url=service.url, headers=headers, timeout=30) as client:
                 states = client.post(
                     "/graphql",
                     json={"query": '{ team(id: "ENG") { states { nodes { id name } } } }'},
@@ -200,6 +128,9 @@ def main() -> int:
                 ).json()["data"]["teams"]["nodes"]
                 total = sum(team["issueCount"] for team in counts)
                 eng = next(team["issueCount"] for team in counts if team["key"] == "ENG")
+
+                def graphql(body: Callable[[int], dict]) -> Callable[[int], httpx.Response]:
+                    return lambda i: client.post("/graphql", json=body(i))
 
                 def listing(i: int) -> dict:
                     return {"query": ISSUES, "variables": {"first": 50}}
@@ -215,31 +146,30 @@ def main() -> int:
                     }
 
                 listed = client.post("/graphql", json=listing(0)).json()["data"]["issues"]
-                timed(client, args.warmup, listing)
-                list_ms = timed(client, args.requests, listing, proc.pid)
-                timed(client, args.warmup, one)
-                one_ms = timed(client, args.requests, one, proc.pid)
-                timed(client, args.warmup // 4, move)
-                move_ms = timed(client, max(50, args.requests // 4), move, proc.pid)
-            rss_end = rss_kib(proc.pid)
+                timed(args.warmup, graphql(listing), graphql_ok)
+                list_ms = timed_with_cpu(args.requests, graphql(listing), service.pid)
+                timed(args.warmup, graphql(one), graphql_ok)
+                one_ms = timed_with_cpu(args.requests, graphql(one), service.pid)
+                timed(args.warmup // 4, graphql(move), graphql_ok)
+                move_ms = timed_with_cpu(max(50, args.requests // 4), graphql(move), service.pid)
+            rss_end = rss_kib(service.pid)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            service.stop()
 
     report = {
         "issues_in_state": total,
         "eng_issues": eng,
         "listed_per_request": len(listed["nodes"]),
         "load_seconds": round(load_s, 2),
-        "startup_seconds": round(startup, 2),
+        "startup_seconds": round(service.startup_seconds, 2),
         "requests_each": args.requests,
-        "issues_started_first50_ms": summary(list_ms, CPU[0]),
-        "issue_by_identifier_ms": summary(one_ms, CPU[1]),
-        "issueUpdate_ms": summary(move_ms, CPU[2]),
+        "issues_started_first50_ms": list_ms,
+        "issue_by_identifier_ms": one_ms,
+        "issueUpdate_ms": move_ms,
         "rss_mib": {
-            "idle": round(rss_idle["VmRSS"] / 1024, 1),
-            "end": round(rss_end["VmRSS"] / 1024, 1),
-            "peak": round(rss_end["VmHWM"] / 1024, 1),
+            "idle": mib(rss_idle["VmRSS"]),
+            "end": mib(rss_end["VmRSS"]),
+            "peak": mib(rss_end["VmHWM"]),
         },
     }
     if args.json:

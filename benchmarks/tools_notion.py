@@ -17,38 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "environments" / "acme" / "seed" / "tools" / "notion.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _support, from any cwd
+from _support import SEED, admin_fixtures, mib, rss_kib, start_tool, stats, timed
+
+FIXTURES = SEED / "notion.yaml"
 TOKEN = "ntn_562184930172AcmeAgentLocalIntegrationToken01"
-ADMIN = "bench-admin-token"
 PEOPLE = ["maya.chen", "tomasz.nowak", "aisha.bello", "emily.zhang", "grace.kim", "mei.lin"]
 STATUSES = ["Draft", "In review", "Accepted", "Implemented", "Rejected"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rss_kib(pid: int) -> dict[str, int]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0])
-    return fields
 
 
 def bench_document(rows: int, blocks: int) -> dict:
@@ -104,31 +85,6 @@ def bench_document(rows: int, blocks: int) -> dict:
     }
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def timed(client: httpx.Client, n: int, request) -> list[float]:
-    out = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        response = request(client, i)
-        elapsed = time.perf_counter() - t0
-        if response.status_code != 200:
-            raise SystemExit(f"request failed: {response.status_code} {response.text[:300]}")
-        out.append(elapsed * 1000)
-    return out
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {
-        "p50": round(percentile(samples, 0.5), 2),
-        "p99": round(percentile(samples, 0.99), 2),
-        "mean": round(statistics.fmean(samples), 2),
-    }
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2000)
@@ -139,40 +95,13 @@ def main() -> int:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-notion-") as tmp:
-        port = free_port()
-        env = {**os.environ, "PRODBENCH_ADMIN_TOKEN": ADMIN}
-        argv = [sys.executable, "-m", "environments.tools.notion", "--port", str(port)]
-        argv += ["--state-dir", tmp, "--fixtures", str(FIXTURES), "--log-level", "warning"]
-        proc = subprocess.Popen(
-            argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-        )
+        service = start_tool("notion", tmp, [FIXTURES], "--log-level", "warning")
         try:
-            base = f"http://127.0.0.1:{port}"
-            started = time.perf_counter()
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.perf_counter() - started > 30:
-                    raise SystemExit("the Notion service did not start")
-                time.sleep(0.02)
-            startup = time.perf_counter() - started
-            rss_idle = rss_kib(proc.pid)
-
-            t0 = time.perf_counter()
-            loaded = httpx.post(
-                base + "/_admin/fixtures",
-                json=bench_document(args.rows, args.blocks),
-                headers={"Authorization": f"Bearer {ADMIN}"},
-                timeout=300,
-            )
-            loaded.raise_for_status()
-            load_s = time.perf_counter() - t0
+            rss_idle = rss_kib(service.pid)
+            load_s = admin_fixtures(service.url, bench_document(args.rows, args.blocks))
 
             headers = {"Authorization": f"Bearer {TOKEN}", "Notion-Version": "2025-09-03"}
-            with httpx.Client(base_url=base + "/v1/", headers=headers, timeout=30) as client:
+            with httpx.Client(base_url=service.url + "/v1/", headers=headers, timeout=30) as client:
                 found = client.post(
                     "search",
                     json={
@@ -188,14 +117,14 @@ def main() -> int:
                     json={"query": "Benchmark", "filter": {"property": "object", "value": "page"}},
                 ).json()["results"][0]["id"]
 
-                def retrieve(c: httpx.Client, i: int) -> httpx.Response:
-                    return c.get(f"pages/{row_ids[i % len(row_ids)]}")
+                def retrieve(i: int) -> httpx.Response:
+                    return client.get(f"pages/{row_ids[i % len(row_ids)]}")
 
-                def children(c: httpx.Client, i: int) -> httpx.Response:
-                    return c.get(f"blocks/{page}/children", params={"page_size": 100})
+                def children(i: int) -> httpx.Response:
+                    return client.get(f"blocks/{page}/children", params={"page_size": 100})
 
-                def query(c: httpx.Client, i: int) -> httpx.Response:
-                    return c.post(
+                def query(i: int) -> httpx.Response:
+                    return client.post(
                         f"data_sources/{ds}/query",
                         json={
                             "filter": {"property": "Status", "status": {"equals": STATUSES[i % 5]}},
@@ -210,23 +139,22 @@ def main() -> int:
                     ("blocks.children.list", children, args.requests),
                     ("data_sources.query", query, max(50, args.requests // 5)),
                 ):
-                    timed(client, args.warmup, fn)
-                    results[name] = (summary(timed(client, n, fn)), n)
-            rss_end = rss_kib(proc.pid)
+                    timed(args.warmup, fn)
+                    results[name] = (stats(timed(n, fn)), n)
+            rss_end = rss_kib(service.pid)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            service.stop()
 
     report = {
         "rows_loaded": args.rows,
         "blocks_loaded": args.blocks,
         "load_seconds": round(load_s, 2),
-        "startup_seconds": round(startup, 2),
-        **{f"{name}_ms": {**stats, "requests": n} for name, (stats, n) in results.items()},
+        "startup_seconds": round(service.startup_seconds, 2),
+        **{f"{name}_ms": {**ms, "requests": n} for name, (ms, n) in results.items()},
         "rss_mib": {
-            "idle": round(rss_idle["VmRSS"] / 1024, 1),
-            "end": round(rss_end["VmRSS"] / 1024, 1),
-            "peak": round(rss_end["VmHWM"] / 1024, 1),
+            "idle": mib(rss_idle["VmRSS"]),
+            "end": mib(rss_end["VmRSS"]),
+            "peak": mib(rss_end["VmHWM"]),
         },
     }
     if args.json:
@@ -236,10 +164,10 @@ def main() -> int:
         f"Notion service: {args.rows} extra rows and {args.blocks} blocks loaded in "
         f"{report['load_seconds']}s (startup {report['startup_seconds']}s)"
     )
-    for name, (stats, n) in results.items():
+    for name, (ms, n) in results.items():
         print(
-            f"  {name:<22} p50 {stats['p50']:6.2f} ms   p99 {stats['p99']:6.2f} ms   "
-            f"mean {stats['mean']:6.2f} ms   ({n} requests)"
+            f"  {name:<22} p50 {ms['p50']:6.2f} ms   p99 {ms['p99']:6.2f} ms   "
+            f"mean {ms['mean']:6.2f} ms   ({n} requests)"
         )
     m = report["rss_mib"]
     print(f"  RSS: idle {m['idle']} MiB, after load {m['end']} MiB, peak {m['peak']} MiB")

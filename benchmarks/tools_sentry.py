@@ -15,10 +15,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,64 +23,26 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "environments" / "acme" / "seed" / "tools"
-ADMIN = "bench-admin-token"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _support, from any cwd
+from _support import SEED, admin_fixtures, mib, rss_kib, start_tool, stats, timed
+
 TOKEN = "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"
 API_KEY = "294d8a50d4c5c8a353a8210b1ccc071f"
 TARGET_P50_MS = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rss_kib(pid: int) -> dict[str, int]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0])
-    return fields
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def start(tool: str, fixtures: Path, state: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            f"environments.tools.{tool}",
-            "--port",
-            str(port),
-            "--state-dir",
-            state,
-            "--fixtures",
-            str(fixtures),
-        ],
-        cwd=REPO,
-        env={**os.environ, "PRODBENCH_ADMIN_TOKEN": ADMIN},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.perf_counter() - started > 30:
-            raise SystemExit(f"the {tool} service did not start")
-        time.sleep(0.02)
+ENVELOPE_HEADERS = {
+    "Content-Type": "application/x-sentry-envelope",
+    "Content-Encoding": "gzip",
+    "X-Sentry-Auth": f"Sentry sentry_key={API_KEY}, sentry_version=7, "
+    "sentry_client=sentry.python/2.75.0",
+}
+ISSUE_LIST = "/api/0/organizations/acme/issues/"
+ISSUE_LIST_PARAMS = {
+    "query": "is:unresolved",
+    "statsPeriod": "14d",
+    "sort": "date",
+    "limit": 25,
+    "collapse": "unhandled",
+}
 
 
 def bench_issues(n: int) -> dict:
@@ -174,24 +132,12 @@ def sdk_envelope() -> tuple[bytes, str]:
     return body, event_id
 
 
-def timed(client: httpx.Client, requests: list, expect: int = 200) -> list[float]:
-    out = []
-    for method, url, kwargs in requests:
-        t0 = time.perf_counter()
-        response = client.request(method, url, **kwargs)
-        elapsed = time.perf_counter() - t0
-        if response.status_code != expect:
-            raise SystemExit(f"{method} {url}: {response.status_code} {response.text[:300]}")
-        out.append(elapsed * 1000)
-    return out
-
-
-def stats(samples: list[float]) -> dict[str, float]:
-    return {
-        "p50": round(percentile(samples, 0.5), 2),
-        "p99": round(percentile(samples, 0.99), 2),
-        "mean": round(statistics.fmean(samples), 2),
-    }
+def gzip_envelopes(envelope: bytes, event_id: str, n: int) -> list[bytes]:
+    """n gzip bodies of ``envelope``, each with a fresh event id (Sentry drops a repeated one)."""
+    return [
+        gzip.compress(envelope.replace(event_id.encode(), uuid.uuid4().hex.encode()))
+        for _ in range(n)
+    ]
 
 
 def main() -> int:
@@ -203,73 +149,42 @@ def main() -> int:
     args = ap.parse_args()
 
     envelope, event_id = sdk_envelope()
-    bodies = []
-    for _ in range(args.warmup + args.requests):
-        fresh = uuid.uuid4().hex
-        bodies.append(gzip.compress(envelope.replace(event_id.encode(), fresh.encode())))
+    bodies = gzip_envelopes(envelope, event_id, args.warmup + args.requests)
 
     with tempfile.TemporaryDirectory(prefix="bench-sentry-") as tmp:
-        sentry, sentry_url = start("sentry", SEED / "sentry.yaml", f"{tmp}/sentry")
-        page, page_url = start("statuspage", SEED / "statuspage.yaml", f"{tmp}/statuspage")
+        sentry = start_tool("sentry", f"{tmp}/sentry", [SEED / "sentry.yaml"])
+        page = start_tool("statuspage", f"{tmp}/statuspage", [SEED / "statuspage.yaml"])
         try:
             rss_idle = rss_kib(sentry.pid)
-            t0 = time.perf_counter()
-            loaded = httpx.post(
-                sentry_url + "/_admin/fixtures",
-                json=bench_issues(args.issues),
-                headers={"Authorization": f"Bearer {ADMIN}"},
-                timeout=300,
-            )
-            loaded.raise_for_status()
-            load_s = time.perf_counter() - t0
+            load_s = admin_fixtures(sentry.url, bench_issues(args.issues))
+            auth = {"Authorization": f"Bearer {TOKEN}"}
 
-            ingest = [
-                (
-                    "POST",
-                    "/api/2/envelope/",
-                    {
-                        "content": body,
-                        "headers": {
-                            "Content-Type": "application/x-sentry-envelope",
-                            "Content-Encoding": "gzip",
-                            "X-Sentry-Auth": f"Sentry sentry_key={API_KEY}, sentry_version=7, "
-                            "sentry_client=sentry.python/2.75.0",
-                        },
-                    },
-                )
-                for body in bodies
-            ]
-            listing = [
-                (
-                    "GET",
-                    "/api/0/organizations/acme/issues/",
-                    {
-                        "params": {
-                            "query": "is:unresolved",
-                            "statsPeriod": "14d",
-                            "sort": "date",
-                            "limit": 25,
-                            "collapse": "unhandled",
-                        },
-                        "headers": {"Authorization": f"Bearer {TOKEN}"},
-                    },
-                )
-            ] * (args.warmup + args.requests)
-            with httpx.Client(base_url=sentry_url, timeout=10) as client:
-                timed(client, ingest[: args.warmup])
-                ingest_ms = timed(client, ingest[args.warmup :])
-                hits = client.get(listing[0][1], **listing[0][2]).headers["x-hits"]
-                timed(client, listing[: args.warmup])
-                list_ms = timed(client, listing[args.warmup :])
-            with httpx.Client(base_url=page_url, timeout=10) as client:
-                summary = [("GET", "/api/v2/summary.json", {})] * (args.warmup + args.requests)
-                timed(client, summary[: args.warmup])
-                summary_ms = timed(client, summary[args.warmup :])
+            with httpx.Client(base_url=sentry.url, timeout=10) as client:
+
+                def ingest(i: int) -> httpx.Response:
+                    return client.post(
+                        "/api/2/envelope/", content=bodies[i], headers=ENVELOPE_HEADERS
+                    )
+
+                def listing(i: int) -> httpx.Response:
+                    return client.get(ISSUE_LIST, params=ISSUE_LIST_PARAMS, headers=auth)
+
+                timed(args.warmup, ingest)
+                ingest_ms = timed(args.requests, lambda i: ingest(args.warmup + i))
+                hits = listing(0).headers["x-hits"]
+                timed(args.warmup, listing)
+                list_ms = timed(args.requests, listing)
+            with httpx.Client(base_url=page.url, timeout=10) as client:
+
+                def summary(i: int) -> httpx.Response:
+                    return client.get("/api/v2/summary.json")
+
+                timed(args.warmup, summary)
+                summary_ms = timed(args.requests, summary)
             rss_sentry, rss_page = rss_kib(sentry.pid), rss_kib(page.pid)
         finally:
-            for proc in (sentry, page):
-                proc.terminate()
-                proc.wait(timeout=10)
+            for service in (sentry, page):
+                service.stop()
 
     report = {
         "issues_loaded": args.issues,
@@ -281,11 +196,11 @@ def main() -> int:
         "issue_list_ms": stats(list_ms),
         "statuspage_summary_ms": stats(summary_ms),
         "rss_mib": {
-            "sentry_idle": round(rss_idle["VmRSS"] / 1024, 1),
-            "sentry_end": round(rss_sentry["VmRSS"] / 1024, 1),
-            "sentry_peak": round(rss_sentry["VmHWM"] / 1024, 1),
-            "statuspage_end": round(rss_page["VmRSS"] / 1024, 1),
-            "statuspage_peak": round(rss_page["VmHWM"] / 1024, 1),
+            "sentry_idle": mib(rss_idle["VmRSS"]),
+            "sentry_end": mib(rss_sentry["VmRSS"]),
+            "sentry_peak": mib(rss_sentry["VmHWM"]),
+            "statuspage_end": mib(rss_page["VmRSS"]),
+            "statuspage_peak": mib(rss_page["VmHWM"]),
         },
     }
     report["target_met"] = (

@@ -12,37 +12,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "environments" / "acme" / "seed" / "tools" / "slack.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _support, from any cwd
+from _support import SEED, admin_fixtures, mib, rss_kib, start_tool, stats, timed
+
+FIXTURES = SEED / "slack.yaml"
 BOT = "xoxb-7301000000001-7301000000101-AcmeAgentBotLocalToken01"
-ADMIN = "bench-admin-token"
 PEOPLE = ["maya.chen", "tomasz.nowak", "aisha.bello", "emily.zhang", "grace.kim", "mei.lin"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rss_kib(pid: int) -> dict[str, int]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0])
-    return fields
+def slack_ok(response: httpx.Response) -> bool:
+    """Slack answers 200 with ``ok: false`` for a failed call; the body says."""
+    return bool(response.json().get("ok"))
 
 
 def bench_document(n: int) -> dict:
@@ -73,24 +59,6 @@ def bench_document(n: int) -> dict:
     }
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def timed(client: httpx.Client, n: int, request) -> list[float]:
-    out = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        response = request(client, i)
-        elapsed = time.perf_counter() - t0
-        body = response.json()
-        if not body.get("ok"):
-            raise SystemExit(f"request failed: {body}")
-        out.append(elapsed * 1000)
-    return out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=10_000)
@@ -100,94 +68,46 @@ def main() -> int:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-slack-") as tmp:
-        port = free_port()
-        env = {**os.environ, "PRODBENCH_ADMIN_TOKEN": ADMIN}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "environments.tools.slack",
-                "--port",
-                str(port),
-                "--state-dir",
-                tmp,
-                "--fixtures",
-                str(FIXTURES),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+        service = start_tool("slack", tmp, [FIXTURES])
         try:
-            base = f"http://127.0.0.1:{port}"
-            started = time.perf_counter()
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.perf_counter() - started > 30:
-                    raise SystemExit("the Slack service did not start")
-                time.sleep(0.02)
-            startup = time.perf_counter() - started
-            rss_idle = rss_kib(proc.pid)
-
-            t0 = time.perf_counter()
-            loaded = httpx.post(
-                base + "/_admin/fixtures",
-                json=bench_document(args.messages),
-                headers={"Authorization": f"Bearer {ADMIN}"},
-                timeout=120,
-            )
-            loaded.raise_for_status()
-            load_s = time.perf_counter() - t0
+            rss_idle = rss_kib(service.pid)
+            load_s = admin_fixtures(service.url, bench_document(args.messages), timeout=120)
 
             headers = {"Authorization": f"Bearer {BOT}"}
-            with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            with httpx.Client(base_url=service.url, headers=headers, timeout=10) as client:
                 channels = client.post("/api/conversations.list").json()["channels"]
                 bench = next(c["id"] for c in channels if c["name"] == "bench")
 
-                def post(c: httpx.Client, i: int) -> httpx.Response:
-                    return c.post(
+                def post(i: int) -> httpx.Response:
+                    return client.post(
                         "/api/chat.postMessage",
                         json={"channel": bench, "text": f"load test message {i}"},
                     )
 
-                def history(c: httpx.Client, i: int) -> httpx.Response:
-                    return c.post(
+                def history(i: int) -> httpx.Response:
+                    return client.post(
                         "/api/conversations.history", data={"channel": bench, "limit": 100}
                     )
 
-                timed(client, args.warmup, history)
-                history_ms = timed(client, args.requests, history)
-                timed(client, args.warmup, post)
-                post_ms = timed(client, args.requests, post)
-            rss_end = rss_kib(proc.pid)
+                timed(args.warmup, history, slack_ok)
+                history_ms = timed(args.requests, history, slack_ok)
+                timed(args.warmup, post, slack_ok)
+                post_ms = timed(args.requests, post, slack_ok)
+            rss_end = rss_kib(service.pid)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            service.stop()
 
     report = {
         "messages_loaded": args.messages,
         "load_seconds": round(load_s, 2),
-        "startup_seconds": round(startup, 2),
+        "startup_seconds": round(service.startup_seconds, 2),
         "requests_each": args.requests,
-        "chat.postMessage_ms": {
-            "p50": round(percentile(post_ms, 0.5), 2),
-            "p99": round(percentile(post_ms, 0.99), 2),
-            "mean": round(statistics.fmean(post_ms), 2),
-        },
-        "conversations.history_ms": {
-            "p50": round(percentile(history_ms, 0.5), 2),
-            "p99": round(percentile(history_ms, 0.99), 2),
-            "mean": round(statistics.fmean(history_ms), 2),
-        },
+        "chat.postMessage_ms": stats(post_ms),
+        "conversations.history_ms": stats(history_ms),
         "rss_mib": {
-            "idle": round(rss_idle["VmRSS"] / 1024, 1),
-            "end": round(rss_end["VmRSS"] / 1024, 1),
-            "peak": round(rss_end["VmHWM"] / 1024, 1),
+            "idle": mib(rss_idle["VmRSS"]),
+            "end": mib(rss_end["VmRSS"]),
+            "peak": mib(rss_end["VmHWM"]),
         },
     }
     if args.json:

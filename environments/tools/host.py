@@ -18,14 +18,11 @@ import importlib
 import logging
 import logging.config
 import signal
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from environments.tools.common.fixtures import FixtureError, describe_validation_error
+from environments.tools.common.cli import STARTUP_ERRORS, startup_failed
 from environments.tools.common.logs import log_config
 from environments.tools.common.settings import ToolSettings
 
@@ -108,8 +105,9 @@ def health_app(servers: dict[str, _Server]):
     async def healthz(request):
         state = {name: s.server.started for name, s in servers.items()}
         ok = all(state.values())
-        return JSONResponse({"status": "ok" if ok else "starting", "tools": state},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "starting", "tools": state}, status_code=200 if ok else 503
+        )
 
     return Starlette(routes=[Route("/healthz", healthz)])
 
@@ -133,15 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.config.dictConfig(log_config("tools", args.log_level))
     try:
         servers = build_servers(args)
-    except ValidationError as exc:
-        print(describe_validation_error(exc, "tool settings"), file=sys.stderr)
-        return 2
-    except FixtureError as exc:
-        print(f"tools: cannot seed their state: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, sqlite3.Error) as exc:
-        print(f"tools: cannot open their state in {args.state_dir}: {exc}", file=sys.stderr)
-        return 2
+    except STARTUP_ERRORS as exc:
+        return startup_failed(
+            exc, who="tools", settings="tool settings", state_dir=args.state_dir, their="their"
+        )
     asyncio.run(serve(args, servers))
     return 0
 

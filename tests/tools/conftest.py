@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,9 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[2]
 ACME_SLACK = REPO / "environments" / "acme" / "seed" / "tools" / "slack.yaml"
@@ -120,6 +125,50 @@ def wait_ready(service: ToolProcess, timeout: float = 20.0) -> ToolProcess:
     service.stop()
     raise RuntimeError(
         f"{service.tool} not healthy in {timeout}s:\n{service.log.read_text()[-3000:]}"
+    )
+
+
+def refused(tool: str, state_dir: Path, fixtures: list[Path]) -> str:
+    """Start a service that must refuse to: exit status 2 and no traceback. Its output, for
+    the test to check the reason in."""
+    service = launch(tool, state_dir, fixtures)
+    assert service.proc.wait(timeout=20) == 2
+    output = service.log.read_text()
+    assert "Traceback" not in output
+    return output
+
+
+def exports_of(services: list[ToolProcess]) -> list[bytes]:
+    """Each launched service's ``/_admin/export`` once it is ready; all of them stopped after
+    (also when one does not start), so determinism tests can compare states side by side."""
+    try:
+        return [wait_ready(service).export() for service in services]
+    finally:
+        for service in services:
+            service.stop()
+
+
+def db_dump(path: Path) -> list[str]:
+    """A state file as SQL statements: equal dumps mean byte-for-byte the same rows."""
+    with sqlite3.connect(path) as db:
+        return list(db.iterdump())
+
+
+def fuzz_budget(default_examples: int) -> tuple[int, settings]:
+    """Examples per fuzz test and the hypothesis settings every tool's fuzz tests share.
+
+    ``PRODBENCH_FUZZ_EXAMPLES`` (e.g. 5000) overrides ``default_examples`` for a longer hunt.
+    No deadline (a request to a real process varies) and no example database (a run must not
+    depend on what an earlier one found).
+    """
+    from hypothesis import HealthCheck, settings
+
+    examples = int(os.environ.get("PRODBENCH_FUZZ_EXAMPLES", str(default_examples)))
+    return examples, settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
 
 

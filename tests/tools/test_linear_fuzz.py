@@ -8,13 +8,13 @@ values of the right type, the wrong type and the extreme.
 from __future__ import annotations
 
 import json
-import os
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.tools.conftest import fuzz_budget
 from tests.tools.linear_support import (
     AGENT_KEY,
     MAYA_TOKEN,
@@ -25,13 +25,7 @@ from tests.tools.linear_support import (
     strings,
 )
 
-EXAMPLES = int(os.environ.get("PRODBENCH_FUZZ_EXAMPLES", "400"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+EXAMPLES, FUZZ = fuzz_budget(400)
 
 linear = service_fixture("linear-fuzz")
 

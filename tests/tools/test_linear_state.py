@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import httpx
 
-from tests.tools.conftest import launch, wait_ready
+from tests.tools.conftest import db_dump, exports_of, launch, refused
 from tests.tools.linear_support import ACME_LINEAR, AGENT_KEY, Linear, launch_linear
 
 
-def dump(path) -> list[str]:
-    with sqlite3.connect(path) as db:
-        return list(db.iterdump())
-
-
 def test_same_fixtures_and_seed_give_identical_state(tmp_path):
-    services = [
-        launch("linear", tmp_path / name, [ACME_LINEAR], seed=seed)
-        for name, seed in (("a", 3), ("b", 3), ("c", 4))
-    ]
-    try:
-        a, b, c = (wait_ready(s) for s in services)
-        export_a, export_b, export_c = a.export(), b.export(), c.export()
-    finally:
-        for service in services:
-            service.stop()
+    export_a, export_b, export_c = exports_of(
+        [
+            launch("linear", tmp_path / name, [ACME_LINEAR], seed=seed)
+            for name, seed in (("a", 3), ("b", 3), ("c", 4))
+        ]
+    )
     assert export_a == export_b
-    assert dump(tmp_path / "a" / "linear.db") == dump(tmp_path / "b" / "linear.db")
+    assert db_dump(tmp_path / "a" / "linear.db") == db_dump(tmp_path / "b" / "linear.db")
 
     state_a, state_c = json.loads(export_a)["state"], json.loads(export_c)["state"]
     issues_a = {i["identifier"]: i for i in state_a["issues"]}
@@ -112,8 +102,5 @@ def test_bad_fixtures_stop_the_service_with_a_readable_reason(tmp_path):
         "teams: [{key: ENG}]\n"
         "issues:\n  ENG:\n    - {title: t, created: 2026-01-01, assignee: nobody.here}\n"
     )
-    service = launch("linear", tmp_path / "state", [broken])
-    assert service.proc.wait(timeout=20) == 2
-    output = service.log.read_text()
+    output = refused("linear", tmp_path / "state", [broken])
     assert "cannot seed its state" in output and "unknown user 'nobody.here'" in output
-    assert "Traceback" not in output

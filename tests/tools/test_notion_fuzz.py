@@ -4,26 +4,19 @@
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from environments.tools.notion.api import ENDPOINTS
 from environments.tools.notion.errors import KNOWN_CODES
+from tests.tools.conftest import fuzz_budget
 from tests.tools.notion_support import AGENT_TOKEN, OPS_TOKEN, client, notion_service
 
-# PRODBENCH_FUZZ_EXAMPLES=5000 for a longer hunt than the default suite's.
-EXAMPLES = int(os.environ.get("PRODBENCH_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+EXAMPLES, FUZZ = fuzz_budget(300)
 
 # Words Notion bodies are made of, so generated documents reach deep into validation.
 KEYS = """parent page_id database_id data_source_id block_id workspace type properties title

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import string
 
 import brotli
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.tools.conftest import running
+from tests.tools.conftest import fuzz_budget, running
 from tests.tools.sentry_support import (
     ACME_SENTRY,
     AGENT_TOKEN,
@@ -24,14 +23,8 @@ from tests.tools.sentry_support import (
     web,
 )
 
-# PRODBENCH_FUZZ_EXAMPLES=5000 for a longer hunt; nested event payloads make each example costly.
-EXAMPLES = int(os.environ.get("PRODBENCH_FUZZ_EXAMPLES", "150"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+# A small default: nested event payloads make each example costly.
+EXAMPLES, FUZZ = fuzz_budget(150)
 API_ID, API_KEY = KEYS["acme-api"]
 
 leaves = st.one_of(

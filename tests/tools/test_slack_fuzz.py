@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from environments.tools.slack.methods import METHODS
-from tests.tools.conftest import ACME_SLACK, ALERTS_HOOK, BOT_TOKEN, MAYA_TOKEN, running
-
-# PRODBENCH_FUZZ_EXAMPLES=5000 for a longer hunt than the default suite's.
-EXAMPLES = int(os.environ.get("PRODBENCH_FUZZ_EXAMPLES", "500"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+from tests.tools.conftest import (
+    ACME_SLACK,
+    ALERTS_HOOK,
+    BOT_TOKEN,
+    MAYA_TOKEN,
+    fuzz_budget,
+    running,
 )
+
+EXAMPLES, FUZZ = fuzz_budget(500)
 
 PARAMS = [
     "channel",

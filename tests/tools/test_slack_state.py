@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
-from tests.tools.conftest import ACME_SLACK, launch, wait_ready
-
-
-def dump(path) -> list[str]:
-    with sqlite3.connect(path) as db:
-        return list(db.iterdump())
+from tests.tools.conftest import ACME_SLACK, db_dump, exports_of, launch, refused, wait_ready
 
 
 def test_same_fixtures_and_seed_give_identical_state(tmp_path):
-    services = [
-        launch("slack", tmp_path / name, [ACME_SLACK], seed=seed)
-        for name, seed in (("a", 7), ("b", 7), ("c", 8))
-    ]
-    try:
-        a, b, c = (wait_ready(s) for s in services)
-        export_a, export_b, export_c = a.export(), b.export(), c.export()
-    finally:
-        for service in services:
-            service.stop()
+    export_a, export_b, export_c = exports_of(
+        [
+            launch("slack", tmp_path / name, [ACME_SLACK], seed=seed)
+            for name, seed in (("a", 7), ("b", 7), ("c", 8))
+        ]
+    )
     assert export_a == export_b
-    assert dump(tmp_path / "a" / "slack.db") == dump(tmp_path / "b" / "slack.db")
+    assert db_dump(tmp_path / "a" / "slack.db") == db_dump(tmp_path / "b" / "slack.db")
 
     state_a, state_c = json.loads(export_a)["state"], json.loads(export_c)["state"]
     ids_a = {ch["name"]: ch["id"] for ch in state_a["channels"]}
@@ -40,11 +30,8 @@ def test_same_fixtures_and_seed_give_identical_state(tmp_path):
 def test_bad_fixtures_stop_the_service_with_a_readable_reason(tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("channels:\n  - name: eng\n    members: [nobody.here]\n")
-    service = launch("slack", tmp_path / "state", [broken])
-    assert service.proc.wait(timeout=20) == 2
-    output = service.log.read_text()
+    output = refused("slack", tmp_path / "state", [broken])
     assert "cannot seed its state" in output and "unknown user 'nobody.here'" in output
-    assert "Traceback" not in output
     # Nothing half-seeded was kept: a fixed fixture file seeds the same state dir.
     broken.write_text("channels:\n  - name: eng\n")
     fixed = wait_ready(launch("slack", tmp_path / "state", [broken]))

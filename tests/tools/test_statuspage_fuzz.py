@@ -4,25 +4,18 @@ and the public documents stay well-formed afterwards."""
 from __future__ import annotations
 
 import json
-import os
 import string
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.tools.conftest import running
+from tests.tools.conftest import fuzz_budget, running
 from tests.tools.sentry_support import ACME_STATUSPAGE, PAGE_ID, STATUSPAGE_KEY
 
-EXAMPLES = int(os.environ.get("PRODBENCH_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+EXAMPLES, FUZZ = fuzz_budget(300)
 leaves = st.one_of(
     st.none(),
     st.booleans(),

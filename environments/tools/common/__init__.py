@@ -6,7 +6,8 @@
 - :class:`Store` — per-run SQLite state (WAL, one guarded connection) with an events table.
 - :class:`Params`, :func:`gather_params`, :class:`ParamError` — merged query/form/JSON
   arguments read through bounded, typed getters.
-- :func:`stable_id` and friends — deterministic ids; :class:`FixtureError`, time helpers.
+- :func:`stable_id` and friends — deterministic ids; :class:`FixtureError`, time helpers
+  and what every tool's ``fixtures.py`` shares (in :mod:`.fixtures`).
 - :func:`main` (in :mod:`.cli`) — ``python -m environments.tools.<tool>``.
 """
 

@@ -24,6 +24,10 @@ from environments.tools.common.fixtures import FixtureError, describe_validation
 from environments.tools.common.logs import log_config
 from environments.tools.common.settings import ADMIN_TOKEN_ENV, ToolSettings
 
+# What building a tool's app may raise for a reason its operator can fix (bad settings, bad
+# fixtures, an unusable state dir); anything else is a bug and keeps its traceback.
+STARTUP_ERRORS = (ValidationError, FixtureError, OSError, sqlite3.Error)
+
 
 def parse_args(tool: str, argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -45,6 +49,24 @@ def parse_args(tool: str, argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def startup_failed(
+    exc: BaseException, *, who: str, settings: str, state_dir: Path, their: str = "its"
+) -> int:
+    """Print why ``who`` cannot start (one of :data:`STARTUP_ERRORS`) and return exit status 2.
+
+    One message per cause, without a traceback, so whoever starts the tools (a run, a task
+    author) reads what to fix: ``settings`` names the settings in a validation error, ``their``
+    is ``"their"`` when ``who`` is several tools.
+    """
+    if isinstance(exc, ValidationError):
+        print(describe_validation_error(exc, settings), file=sys.stderr)
+    elif isinstance(exc, FixtureError):
+        print(f"{who}: cannot seed {their} state: {exc}", file=sys.stderr)
+    else:
+        print(f"{who}: cannot open {their} state in {state_dir}: {exc}", file=sys.stderr)
+    return 2
+
+
 def main(
     tool: str,
     create_app: Callable[[ToolSettings], Starlette],
@@ -64,15 +86,8 @@ def main(
             seed=args.seed,
         )
         app = create_app(settings)
-    except ValidationError as exc:
-        print(describe_validation_error(exc, f"{tool} settings"), file=sys.stderr)
-        return 2
-    except FixtureError as exc:
-        print(f"{tool}: cannot seed its state: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, sqlite3.Error) as exc:
-        print(f"{tool}: cannot open its state in {args.state_dir}: {exc}", file=sys.stderr)
-        return 2
+    except STARTUP_ERRORS as exc:
+        return startup_failed(exc, who=tool, settings=f"{tool} settings", state_dir=args.state_dir)
     if settings.admin_token is None:
         log.warning("%s: %s is not set; the admin API refuses every request", tool, ADMIN_TOKEN_ENV)
     uvicorn.run(

@@ -54,21 +54,22 @@ without a number is always a new issue.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from environments.tools.common import (
-    FixtureError,
-    describe_validation_error,
-    resolve_time,
-    stable_uuid,
-    to_epoch,
+from environments.tools.common import FixtureError, resolve_time, stable_uuid, to_epoch
+from environments.tools.common.fixtures import (
+    FixtureModel,
+    errors_name_source,
+    fixture_source,
+    load_company_ref,
+    suggest,
+    validate_document,
 )
 from environments.tools.linear.model import (
     AVATAR_COLORS,
@@ -93,17 +94,13 @@ DEFAULT_STATES: list[dict[str, str]] = [
 DAY = 86400.0
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class OrganizationFx(_Model):
+class OrganizationFx(FixtureModel):
     name: str = Field(min_length=1)
     url_key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
     created: Any = None
 
 
-class UserFx(_Model):
+class UserFx(FixtureModel):
     key: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1)
     display_name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,79}$")
@@ -118,12 +115,12 @@ class UserFx(_Model):
     created: Any = None
 
 
-class TokenFx(_Model):
+class TokenFx(FixtureModel):
     token: str = Field(pattern=TOKEN)
     user: str
 
 
-class LabelFx(_Model):
+class LabelFx(FixtureModel):
     name: str = Field(min_length=1, max_length=80)
     color: str = Field(default="#95A2B3", pattern=r"^#[0-9A-Fa-f]{6}$")
     description: str | None = None
@@ -133,21 +130,21 @@ class LabelFx(_Model):
     created: Any = None
 
 
-class StateFx(_Model):
+class StateFx(FixtureModel):
     name: str = Field(min_length=1, max_length=80)
     type: Literal["triage", "backlog", "unstarted", "started", "completed", "canceled", "duplicate"]
     color: str = Field(default="#95A2B3", pattern=r"^#[0-9A-Fa-f]{6}$")
     description: str | None = None
 
 
-class CycleRunFx(_Model):
+class CycleRunFx(FixtureModel):
     first: int = Field(ge=1)
     starts: Any
     weeks: int = Field(default=2, ge=1, le=8)
     count: int = Field(ge=1, le=200)
 
 
-class CycleFx(_Model):
+class CycleFx(FixtureModel):
     number: int = Field(ge=1)
     starts: Any
     ends: Any
@@ -155,7 +152,7 @@ class CycleFx(_Model):
     description: str | None = None
 
 
-class TeamFx(_Model):
+class TeamFx(FixtureModel):
     key: str = Field(pattern=r"^[A-Z][A-Z0-9]{0,6}$")
     name: str | None = None
     description: str | None = None
@@ -172,7 +169,7 @@ class TeamFx(_Model):
     cycles: CycleRunFx | list[CycleFx] | None = None
 
 
-class ProjectFx(_Model):
+class ProjectFx(FixtureModel):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,60}$")
     name: str = Field(min_length=1)
     description: str = ""
@@ -195,7 +192,7 @@ class ProjectFx(_Model):
     updated: Any = None
 
 
-class CommentFx(_Model):
+class CommentFx(FixtureModel):
     user: str
     body: str = Field(min_length=1)
     at: Any = None
@@ -203,7 +200,7 @@ class CommentFx(_Model):
     replies: list[CommentFx] = Field(default_factory=list)
 
 
-class IssueFx(_Model):
+class IssueFx(FixtureModel):
     number: int | None = Field(default=None, ge=1, le=999_999)
     title: str | None = Field(default=None, min_length=1, max_length=512)
     description: str | None = None
@@ -226,7 +223,7 @@ class IssueFx(_Model):
     comments: list[CommentFx] = Field(default_factory=list)
 
 
-class LinearFixtures(_Model):
+class LinearFixtures(FixtureModel):
     organization: OrganizationFx | None = None
     company: str | None = None
     bots: list[UserFx] = Field(default_factory=list)
@@ -236,11 +233,6 @@ class LinearFixtures(_Model):
     teams: list[TeamFx] = Field(default_factory=list)
     projects: list[ProjectFx] = Field(default_factory=list)
     issues: dict[str, list[IssueFx]] = Field(default_factory=dict)
-
-
-def _suggest(word: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(word, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class FixtureApplier:
@@ -273,14 +265,14 @@ class FixtureApplier:
         row = self.db.execute("SELECT id FROM users WHERE key = ?", (ref,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT key FROM users ORDER BY key")]
-            raise FixtureError(f"{where}: unknown user {ref!r}{_suggest(ref, known)}")
+            raise FixtureError(f"{where}: unknown user {ref!r}{suggest(ref, known)}")
         return row[0]
 
     def team(self, key: str, *, where: str) -> sqlite3.Row:
         row = self.db.execute("SELECT * FROM teams WHERE key = ?", (key,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT key FROM teams ORDER BY key")]
-            raise FixtureError(f"{where}: unknown team {key!r}{_suggest(key, known)}")
+            raise FixtureError(f"{where}: unknown team {key!r}{suggest(key, known)}")
         return row
 
     def state(self, team: sqlite3.Row, name: str, *, where: str) -> sqlite3.Row:
@@ -295,7 +287,7 @@ class FixtureApplier:
                 )
             ]
             raise FixtureError(
-                f"{where}: team {team['key']} has no state {name!r}{_suggest(name, known)}"
+                f"{where}: team {team['key']} has no state {name!r}{suggest(name, known)}"
             )
         return row
 
@@ -317,14 +309,14 @@ class FixtureApplier:
                     (team_id,),
                 )
             ]
-            raise FixtureError(f"{where}: unknown label {name!r}{_suggest(name, known)}")
+            raise FixtureError(f"{where}: unknown label {name!r}{suggest(name, known)}")
         return row[0]
 
     def project_id(self, key: str, *, where: str) -> str:
         row = self.db.execute("SELECT id FROM projects WHERE key = ?", (key,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT key FROM projects ORDER BY key")]
-            raise FixtureError(f"{where}: unknown project {key!r}{_suggest(key, known)}")
+            raise FixtureError(f"{where}: unknown project {key!r}{suggest(key, known)}")
         return row[0]
 
     def member_ids(self, refs: list[str], *, where: str) -> list[str]:
@@ -381,17 +373,7 @@ class FixtureApplier:
         self._count("organization")
 
     def company(self, ref: str) -> None:
-        from environments.acme.company import CompanyError, load_company
-
-        path = Path(ref)
-        if not path.is_absolute():
-            if self.origin is None:
-                raise FixtureError(f"company: {ref!r} is relative; use an absolute path here")
-            path = self.origin.parent / path
-        try:
-            company = load_company(path)
-        except CompanyError as exc:
-            raise FixtureError(f"company: {exc}") from None
+        company = load_company_ref(ref, self.origin)
         for emp in company.employees:
             self.upsert_user(
                 UserFx(
@@ -948,17 +930,9 @@ def apply_document(
     db: sqlite3.Connection, doc: Mapping[str, Any], *, seed: int, origin: Path | None
 ) -> dict[str, int]:
     """Validate and apply a document; FixtureError (naming the file) on any problem."""
-    source = str(origin) if origin else "fixtures"
-    try:
-        parsed = LinearFixtures.model_validate(doc)
-    except ValidationError as exc:
-        raise describe_validation_error(exc, source) from None
-    try:
+    parsed = validate_document(LinearFixtures, doc, origin)
+    with errors_name_source(fixture_source(origin)):
         return FixtureApplier(db, seed, origin).apply(parsed)
-    except FixtureError as exc:
-        raise FixtureError(f"{source}: {exc}") from None
-    except sqlite3.IntegrityError as exc:
-        raise FixtureError(f"{source}: conflicts with the current state ({exc})") from None
 
 
 __all__ = ["DEFAULT_STATES", "LinearFixtures", "apply_document"]

@@ -38,7 +38,6 @@ state. Markdown bodies may mention people (``<@maya.chen>``) and pages (``<page:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import re
 import sqlite3
@@ -46,13 +45,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from environments.tools.common import (
-    FixtureError,
-    describe_validation_error,
-    stable_uuid,
-    to_epoch,
+from environments.tools.common import FixtureError, stable_uuid, to_epoch
+from environments.tools.common.fixtures import (
+    FixtureModel,
+    fixture_path,
+    load_company_ref,
+    suggest,
+    validate_document,
 )
 from environments.tools.notion.blocks import NewBlock, block_plain, parse_icon
 from environments.tools.notion.errors import NotionError
@@ -74,50 +75,46 @@ TOKEN = r"^(ntn_|secret_)[A-Za-z0-9_-]{16,200}$"
 DEFAULT_TIME = "2021-04-12T17:00:00Z"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WorkspaceFx(_Model):
+class WorkspaceFx(FixtureModel):
     name: str = Field(min_length=1, max_length=200)
     domain: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
-class UserFx(_Model):
+class UserFx(FixtureModel):
     key: str = Field(pattern=KEY)
     name: str = Field(min_length=1)
     email: str | None = None
     avatar_url: str | None = None
 
 
-class IntegrationFx(_Model):
+class IntegrationFx(FixtureModel):
     key: str = Field(pattern=KEY)
     name: str = Field(min_length=1, max_length=100)
     tokens: list[str] = Field(default_factory=list)
 
 
-class CommentFx(_Model):
+class CommentFx(FixtureModel):
     by: str
     text: str = Field(min_length=1)
     at: Any = None
     replies: list[CommentFx] = Field(default_factory=list)
 
 
-class OptionFx(_Model):
+class OptionFx(FixtureModel):
     name: str = Field(min_length=1, max_length=100)
     color: str = "default"
     group: Literal["To-do", "In progress", "Complete"] | None = None
     description: str | None = None
 
 
-class PropertyFx(_Model):
+class PropertyFx(FixtureModel):
     name: str = Field(min_length=1, max_length=100)
     type: str
     options: list[OptionFx | str] = Field(default_factory=list)
     format: str | None = None
 
 
-class PageFx(_Model):
+class PageFx(FixtureModel):
     key: str = Field(pattern=KEY)
     title: str = ""
     icon: str | dict[str, Any] | None = None
@@ -135,7 +132,7 @@ class PageFx(_Model):
     in_trash: bool = False
 
 
-class DatabaseFx(_Model):
+class DatabaseFx(FixtureModel):
     key: str = Field(pattern=KEY)
     title: str = Field(min_length=1)
     description: str = ""
@@ -151,7 +148,7 @@ class DatabaseFx(_Model):
     rows: list[PageFx] = Field(default_factory=list)
 
 
-class NotionFixtures(_Model):
+class NotionFixtures(FixtureModel):
     workspace: WorkspaceFx | None = None
     company: str | None = None
     users: list[UserFx] = Field(default_factory=list)
@@ -167,10 +164,7 @@ def apply_document(
     db: sqlite3.Connection, doc: Mapping[str, Any], *, seed: int, origin: Path | None
 ) -> dict[str, int]:
     """Validate ``doc`` and add what it describes; counts of what was added."""
-    try:
-        fx = NotionFixtures.model_validate(dict(doc))
-    except ValidationError as exc:
-        raise describe_validation_error(exc, str(origin or "fixtures")) from None
+    fx = validate_document(NotionFixtures, dict(doc), origin)
     applier = _Applier(db, seed, origin)
     applier.apply(fx)
     return applier.counts
@@ -197,7 +191,7 @@ class _Applier:
         row = self.db.execute("SELECT id FROM users WHERE key = ?", (key,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT key FROM users ORDER BY key")]
-            raise FixtureError(f"{where}: unknown user {key!r}{_suggest(key, known)}")
+            raise FixtureError(f"{where}: unknown user {key!r}{suggest(key, known, n=3)}")
         return row[0]
 
     def node_id(self, key: str, where: str, kind: str = "page") -> str:
@@ -208,7 +202,7 @@ class _Applier:
             known = list(self.titles) + [
                 r[0] for r in self.db.execute("SELECT key FROM nodes WHERE key IS NOT NULL")
             ]
-            raise FixtureError(f"{where}: unknown {kind} {key!r}{_suggest(key, known)}")
+            raise FixtureError(f"{where}: unknown {kind} {key!r}{suggest(key, known, n=3)}")
         return row[0]
 
     def refs(self, where: str) -> Refs:
@@ -285,15 +279,7 @@ class _Applier:
         self.repo = Repo(self.db, seed=self.seed, new=True)
 
     def company(self, ref: str) -> None:
-        from environments.acme.company import CompanyError, load_company
-
-        path = Path(ref)
-        if not path.is_absolute() and self.origin is not None:
-            path = self.origin.parent / path
-        try:
-            company = load_company(path)
-        except CompanyError as exc:
-            raise FixtureError(f"company: {exc}") from None
+        company = load_company_ref(ref, self.origin, strict=False)
         for employee in company.employees:
             self.add_user(employee.id, "person", employee.name, employee.email, None)
 
@@ -432,9 +418,7 @@ class _Applier:
 
     def markdown(self, body: str, where: str) -> str:
         if "\n" not in body and body.strip().endswith(".md"):
-            path = Path(body.strip())
-            if not path.is_absolute() and self.origin is not None:
-                path = self.origin.parent / path
+            path = fixture_path(body.strip(), self.origin, what=f"{where}.body", strict=False)
             try:
                 return path.read_text(encoding="utf-8")
             except OSError as exc:
@@ -573,7 +557,7 @@ class _Applier:
             names.add(prop.name)
             if prop.type not in TYPES:
                 raise FixtureError(
-                    f"{here}: unknown property type {prop.type!r}{_suggest(prop.type, sorted(TYPES))}"
+                    f"{here}: unknown property type {prop.type!r}{suggest(prop.type, sorted(TYPES), n=3)}"
                 )
             definition: dict[str, Any] = {
                 "id": "title"
@@ -616,7 +600,7 @@ class _Applier:
             prop = by_name.get(name)
             if prop is None:
                 raise FixtureError(
-                    f"{where}.properties: unknown property {name!r}{_suggest(name, list(by_name))}"
+                    f"{where}.properties: unknown property {name!r}{suggest(name, list(by_name), n=3)}"
                 )
             if prop["type"] == "title":
                 raise FixtureError(f"{where}.properties.{name}: set the title with `title:`")
@@ -663,7 +647,7 @@ class _Applier:
         names = {o["name"]: o["id"] for o in prop.get("options", [])}
         if str(raw) not in names:
             raise FixtureError(
-                f"{where}: {raw!r} is not an option of {prop['name']}{_suggest(str(raw), list(names))}"
+                f"{where}: {raw!r} is not an option of {prop['name']}{suggest(str(raw), list(names), n=3)}"
             )
         return names[str(raw)]
 
@@ -699,11 +683,6 @@ def _date_text(value: Any, where: str) -> str:
         except ValueError:
             pass
     raise FixtureError(f"{where}: {value!r} is not a date")
-
-
-def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=3)
-    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
 
 
 __all__ = ["NotionFixtures", "apply_document"]

@@ -45,20 +45,20 @@ regresses) the fixture issue. Event ids derive from the seed and the issue key.
 
 from __future__ import annotations
 
-import difflib
 import json
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field
 
-from environments.tools.common import (
-    FixtureError,
-    describe_validation_error,
-    stable_uuid,
-    to_epoch,
+from environments.tools.common import FixtureError, stable_uuid, to_epoch
+from environments.tools.common.fixtures import (
+    FixtureModel,
+    load_company_ref,
+    suggest,
+    validate_document,
 )
 from environments.tools.common.params import clean_json
 from environments.tools.sentry.ingest import add_activity, ensure_release, store_event
@@ -87,18 +87,14 @@ def _number_as_text(value: Any) -> Any:
 Version = Annotated[str, BeforeValidator(_number_as_text)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class OrgFx(_Model):
+class OrgFx(FixtureModel):
     id: int = Field(default=1, ge=1)
     slug: str = Field(pattern=SLUG)
     name: str = Field(min_length=1)
     created: Any = "2021-05-03T16:00:00Z"
 
 
-class UserFx(_Model):
+class UserFx(FixtureModel):
     key: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
@@ -107,20 +103,20 @@ class UserFx(_Model):
     joined: Any = None
 
 
-class TeamFx(_Model):
+class TeamFx(FixtureModel):
     slug: str = Field(pattern=SLUG)
     name: str = Field(min_length=1)
     created: Any = None
 
 
-class KeyFx(_Model):
+class KeyFx(FixtureModel):
     public: str = Field(pattern=HEX32)
     secret: str = Field(pattern=HEX32)
     label: str = "Default"
     active: bool = True
 
 
-class ProjectFx(_Model):
+class ProjectFx(FixtureModel):
     id: int = Field(ge=1, le=2**31)
     slug: str = Field(pattern=SLUG)
     name: str | None = None
@@ -130,20 +126,20 @@ class ProjectFx(_Model):
     keys: list[KeyFx] = Field(default_factory=list)
 
 
-class TokenFx(_Model):
+class TokenFx(FixtureModel):
     token: str = Field(pattern=r"^[A-Za-z0-9_\-.=+/]{16,300}$")
     user: str
     scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
 
 
-class CommitFx(_Model):
+class CommitFx(FixtureModel):
     id: str | None = None
     message: str
     author: str | None = None
     at: Any = None
 
 
-class DeployFx(_Model):
+class DeployFx(FixtureModel):
     environment: str = "production"
     started: Any = None
     finished: Any
@@ -151,7 +147,7 @@ class DeployFx(_Model):
     url: str | None = None
 
 
-class ReleaseFx(_Model):
+class ReleaseFx(FixtureModel):
     version: Version = Field(min_length=1, max_length=200, pattern=r"^[^\s/\\]+$")
     projects: list[str] = Field(default_factory=list)
     created: Any
@@ -160,20 +156,20 @@ class ReleaseFx(_Model):
     deploys: list[DeployFx] = Field(default_factory=list)
 
 
-class NoteFx(_Model):
+class NoteFx(FixtureModel):
     user: str
     at: Any
     text: str = Field(min_length=1)
 
 
-class ActivityFx(_Model):
+class ActivityFx(FixtureModel):
     type: str = Field(pattern=r"^[a-z_]{1,40}$")
     user: str | None = None
     at: Any
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class IssueFx(_Model):
+class IssueFx(FixtureModel):
     key: str = Field(min_length=1, max_length=100)
     project: str
     event: dict[str, Any]
@@ -199,7 +195,7 @@ class IssueFx(_Model):
     activity: list[ActivityFx] = Field(default_factory=list)
 
 
-class SentryFixtures(_Model):
+class SentryFixtures(FixtureModel):
     anchors: Any = None  # a home for YAML anchors (&name) the document reuses; not applied
     organization: OrgFx | None = None
     company: str | None = None
@@ -209,11 +205,6 @@ class SentryFixtures(_Model):
     tokens: list[TokenFx] = Field(default_factory=list)
     releases: list[ReleaseFx] = Field(default_factory=list)
     issues: list[IssueFx] = Field(default_factory=list)
-
-
-def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _time(value: Any, what: str, default: float | None = None) -> float:
@@ -250,21 +241,21 @@ class FixtureApplier:
         ).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT key FROM users ORDER BY key")]
-            raise FixtureError(f"{where}: unknown user {ref!r}{_suggest(ref, known)}")
+            raise FixtureError(f"{where}: unknown user {ref!r}{suggest(ref, known)}")
         return row
 
     def team(self, slug: str, where: str) -> sqlite3.Row:
         row = self.db.execute("SELECT * FROM teams WHERE slug = ?", (slug,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT slug FROM teams ORDER BY slug")]
-            raise FixtureError(f"{where}: unknown team {slug!r}{_suggest(slug, known)}")
+            raise FixtureError(f"{where}: unknown team {slug!r}{suggest(slug, known)}")
         return row
 
     def project(self, slug: str, where: str) -> sqlite3.Row:
         row = self.db.execute("SELECT * FROM projects WHERE slug = ?", (slug,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT slug FROM projects ORDER BY slug")]
-            raise FixtureError(f"{where}: unknown project {slug!r}{_suggest(slug, known)}")
+            raise FixtureError(f"{where}: unknown project {slug!r}{suggest(slug, known)}")
         return row
 
     def assignee(self, ref: str, where: str) -> str:
@@ -308,17 +299,7 @@ class FixtureApplier:
         self._count("organization")
 
     def company(self, ref: str) -> None:
-        from environments.acme.company import CompanyError, load_company
-
-        path = Path(ref)
-        if not path.is_absolute():
-            if self.origin is None:
-                raise FixtureError(f"company: {ref!r} is relative; use an absolute path here")
-            path = self.origin.parent / path
-        try:
-            company = load_company(path)
-        except CompanyError as exc:
-            raise FixtureError(f"company: {exc}") from None
+        company = load_company_ref(ref, self.origin)
         joined = self.org_created()
         for team in company.teams:
             self.upsert_team(team.id, team.name, None)
@@ -629,10 +610,7 @@ def _commit_sha(version: str) -> str:
 def apply_document(
     db: sqlite3.Connection, doc: Mapping[str, Any], *, seed: int, origin: Path | None
 ) -> dict[str, int]:
-    try:
-        parsed = SentryFixtures.model_validate(doc)
-    except ValidationError as exc:
-        raise describe_validation_error(exc, str(origin or "fixtures")) from None
+    parsed = validate_document(SentryFixtures, doc, origin)
     return FixtureApplier(db, seed, origin).apply(parsed)
 
 

@@ -40,7 +40,6 @@ same document always yields the same state.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import sqlite3
@@ -48,15 +47,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from environments.tools.common import (
-    FixtureError,
-    describe_validation_error,
-    resolve_time,
-    stable_id,
-    stable_int,
-    to_epoch,
+from environments.tools.common import FixtureError, resolve_time, stable_id, stable_int, to_epoch
+from environments.tools.common.fixtures import (
+    FixtureModel,
+    errors_name_source,
+    fixture_source,
+    load_company_ref,
+    suggest,
+    validate_document,
 )
 from environments.tools.slack.model import canonical_ts, ts_from_micro, ts_seconds
 
@@ -66,17 +66,13 @@ _CHANNEL_MENTION = re.compile(r"<#([a-z0-9][a-z0-9_-]*)>")
 DEFAULT_REPLY_GAP = "+2m"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TeamFx(_Model):
+class TeamFx(FixtureModel):
     id: str | None = Field(default=None, pattern=r"^T[A-Z0-9]{6,12}$")
     name: str | None = None
     domain: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,20}$")
 
 
-class UserFx(_Model):
+class UserFx(FixtureModel):
     key: str = Field(min_length=1, max_length=100)
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,79}$")
     real_name: str = Field(min_length=1)
@@ -90,18 +86,18 @@ class UserFx(_Model):
     deleted: bool = False
 
 
-class BotFx(_Model):
+class BotFx(FixtureModel):
     key: str = Field(min_length=1, max_length=100)
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,79}$")
     real_name: str = Field(min_length=1)
 
 
-class TokenFx(_Model):
+class TokenFx(FixtureModel):
     token: str = Field(pattern=r"^xox[bp]-[A-Za-z0-9-]{8,200}$")
     user: str
 
 
-class ChannelFx(_Model):
+class ChannelFx(FixtureModel):
     name: str = Field(pattern=CHANNEL_NAME)
     topic: str | None = None
     purpose: str | None = None
@@ -113,7 +109,7 @@ class ChannelFx(_Model):
     members: list[str] = Field(default_factory=list)
 
 
-class WebhookFx(_Model):
+class WebhookFx(FixtureModel):
     key: str = Field(min_length=1, max_length=100)
     path: str = Field(pattern=r"^T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{8,64}$")
     channel: str = Field(pattern=CHANNEL_NAME)
@@ -122,7 +118,7 @@ class WebhookFx(_Model):
     icon_url: str | None = None
 
 
-class MessageFx(_Model):
+class MessageFx(FixtureModel):
     user: str
     text: str = ""
     at: Any = None
@@ -136,7 +132,7 @@ class MessageFx(_Model):
     replies: list[MessageFx] = Field(default_factory=list)
 
 
-class SlackFixtures(_Model):
+class SlackFixtures(FixtureModel):
     team: TeamFx | None = None
     company: str | None = None
     users: list[UserFx] = Field(default_factory=list)
@@ -180,7 +176,7 @@ class FixtureApplier:
         row = self.db.execute("SELECT id FROM users WHERE key = ?", (ref,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT key FROM users ORDER BY key")]
-            hint = _suggest(ref, known)
+            hint = suggest(ref, known)
             raise FixtureError(f"{where}: unknown user {ref!r}{hint}")
         return row[0]
 
@@ -188,7 +184,7 @@ class FixtureApplier:
         row = self.db.execute("SELECT id FROM channels WHERE name = ?", (name,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute("SELECT name FROM channels ORDER BY name")]
-            raise FixtureError(f"{where}: unknown channel {name!r}{_suggest(name, known)}")
+            raise FixtureError(f"{where}: unknown channel {name!r}{suggest(name, known)}")
         return row[0]
 
     def mentions(self, text: str) -> str:
@@ -241,17 +237,7 @@ class FixtureApplier:
         self._count("team")
 
     def company(self, ref: str) -> None:
-        from environments.acme.company import CompanyError, load_company
-
-        path = Path(ref)
-        if not path.is_absolute():
-            if self.origin is None:
-                raise FixtureError(f"company: {ref!r} is relative; use an absolute path here")
-            path = self.origin.parent / path
-        try:
-            company = load_company(path)
-        except CompanyError as exc:
-            raise FixtureError(f"company: {exc}") from None
+        company = load_company_ref(ref, self.origin)
         if self.db.execute("SELECT COUNT(*) FROM team").fetchone()[0] == 0:
             self.db.execute(
                 "INSERT INTO team(id, name, domain) VALUES (?, ?, ?)",
@@ -539,22 +525,9 @@ def apply_document(
     db: sqlite3.Connection, doc: Mapping[str, Any], *, seed: int, origin: Path | None
 ) -> dict[str, int]:
     """Validate and apply a document; FixtureError (naming the file) on any problem."""
-    source = str(origin) if origin else "fixtures"
-    try:
-        parsed = SlackFixtures.model_validate(doc)
-    except ValidationError as exc:
-        raise describe_validation_error(exc, source) from None
-    try:
+    parsed = validate_document(SlackFixtures, doc, origin)
+    with errors_name_source(fixture_source(origin)):
         return FixtureApplier(db, seed, origin).apply(parsed)
-    except FixtureError as exc:
-        raise FixtureError(f"{source}: {exc}") from None
-    except sqlite3.IntegrityError as exc:
-        raise FixtureError(f"{source}: conflicts with the current state ({exc})") from None
-
-
-def _suggest(word: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(word, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 __all__ = ["SlackFixtures", "apply_document", "message_extra"]

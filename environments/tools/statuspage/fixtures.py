@@ -37,9 +37,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from environments.tools.common import FixtureError, describe_validation_error, to_epoch
+from environments.tools.common import FixtureError, to_epoch
+from environments.tools.common.fixtures import FixtureModel, validate_document
 from environments.tools.statuspage.model import (
     COMPONENT_STATUSES,
     IMPACTS,
@@ -53,11 +54,7 @@ from environments.tools.statuspage.model import (
 ID = r"^[a-z0-9]{12}$"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ComponentFx(_Model):
+class ComponentFx(FixtureModel):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
     id: str | None = Field(default=None, pattern=ID)
     name: str = Field(min_length=1, max_length=200)
@@ -69,7 +66,7 @@ class ComponentFx(_Model):
     created: Any = None
 
 
-class PageFx(_Model):
+class PageFx(FixtureModel):
     id: str = Field(pattern=ID)
     name: str = Field(min_length=1)
     subdomain: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -81,12 +78,12 @@ class PageFx(_Model):
     components: list[ComponentFx] = Field(default_factory=list)
 
 
-class ApiKeyFx(_Model):
+class ApiKeyFx(FixtureModel):
     key: str = Field(pattern=r"^[A-Za-z0-9_-]{16,128}$")
     user: str = Field(min_length=1, max_length=100)
 
 
-class UpdateFx(_Model):
+class UpdateFx(FixtureModel):
     at: Any
     status: str
     body: str = ""
@@ -94,7 +91,7 @@ class UpdateFx(_Model):
     deliver_notifications: bool = True
 
 
-class IncidentFx(_Model):
+class IncidentFx(FixtureModel):
     key: str = Field(min_length=1, max_length=100)
     page: str | None = None
     name: str = Field(min_length=1)
@@ -105,7 +102,7 @@ class IncidentFx(_Model):
     updates: list[UpdateFx] = Field(min_length=1)
 
 
-class StatuspageFixtures(_Model):
+class StatuspageFixtures(FixtureModel):
     pages: list[PageFx] = Field(default_factory=list)
     api_keys: list[ApiKeyFx] = Field(default_factory=list)
     incidents: list[IncidentFx] = Field(default_factory=list)
@@ -295,8 +292,5 @@ class FixtureApplier:
 def apply_document(
     db: sqlite3.Connection, doc: Mapping[str, Any], *, seed: int, origin: Path | None
 ) -> dict[str, int]:
-    try:
-        parsed = StatuspageFixtures.model_validate(doc)
-    except ValidationError as exc:
-        raise describe_validation_error(exc, str(origin or "fixtures")) from None
+    parsed = validate_document(StatuspageFixtures, doc, origin)
     return FixtureApplier(db, seed).apply(parsed)
