@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from environments.logs import tail_lines
-from environments.registry import BUILTIN, DEFAULT_STACK
+from environments.registry import DEFAULT_STACK, builtin, builtin_names
 from environments.runs import RunError, RunHandle, RunPaths, default_runs_dir, find_run, list_runs
 from environments.stack import StackError, load_stack
 from environments.stacks import EnvironmentDef, RunContext
@@ -59,15 +59,16 @@ def _runs_dir(value: Path | None) -> Path:
 
 def _resolve_stack(stack: str) -> EnvironmentDef:
     """A built-in environment by name, or a stack file wrapped as one."""
-    if stack in BUILTIN:
-        return BUILTIN[stack]
+    found = builtin(stack)
+    if found is not None:
+        return found
     path = Path(stack)
     if path.suffix in (".yaml", ".yml", ".json") or path.exists():
         spec = load_stack(path)
         return EnvironmentDef(spec.name, spec.description, lambda ctx: spec)
     _fail(
         f"unknown stack {stack!r}",
-        f"use a stack file (.yaml/.json) or one of: {', '.join(sorted(BUILTIN))}",
+        f"use a stack file (.yaml/.json) or one of: {', '.join(sorted(builtin_names()))}",
     )
     raise AssertionError  # unreachable
 
@@ -85,7 +86,7 @@ def up(
     stack: Annotated[
         str,
         typer.Option(
-            "--stack", "-s", help=f"A built-in stack ({', '.join(BUILTIN)}) or a stack file."
+            "--stack", "-s", help=f"A built-in stack ({', '.join(builtin_names())}) or a stack file."
         ),
     ] = DEFAULT_STACK,
     seed: Annotated[int, typer.Option(help="Seed for every random choice of the run.")] = 0,

@@ -14,7 +14,6 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from environments.acme.workspace import build_workspace
 from environments.runs import write_json_atomic
 from environments.stack import HealthCheck, PortSpec, RestartPolicy, Role, ServiceSpec, StackSpec
 from environments.stacks import (
@@ -61,6 +60,8 @@ def _run_secret(ctx: RunContext, purpose: str) -> str:
 
 
 def prepare(ctx: RunContext) -> dict[str, str]:
+    from environments.acme.workspace import build_workspace  # costly import: only when used
+
     info = build_workspace(APP_DIR, ctx.paths.workspace, seed=ctx.seed)
     export_release(ctx.paths.workspace, info.head, ctx.paths.releases / info.head)
     tree = subprocess.run(
