@@ -21,7 +21,7 @@ test-fast: install
 	@$(PY) -m pytest -q tests/unit
 
 lint: install
-	@$(VENV)/bin/ruff check prodbench environments tests benchmarks && $(VENV)/bin/ruff format --check prodbench environments tests benchmarks
+	@$(VENV)/bin/ruff check prodbench environments mcp_servers tests benchmarks && $(VENV)/bin/ruff format --check prodbench environments mcp_servers tests benchmarks
 
 bench: install
 	@$(PY) benchmarks/startup.py

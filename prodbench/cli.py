@@ -28,6 +28,10 @@ app = typer.Typer(
 )
 stack_app = typer.Typer(help="Inspect and validate stack specs.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+mcp_app = typer.Typer(
+    help="A run's MCP servers, for agents that launch their own.", no_args_is_help=True
+)
+app.add_typer(mcp_app, name="mcp")
 
 out = Console()
 err = Console(stderr=True)
@@ -44,6 +48,10 @@ RunArg = Annotated[
     str | None, typer.Argument(help="Run id or a unique prefix of it [default: the newest run].")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RunOpt = Annotated[
+    str | None,
+    typer.Option("--run", help="Run id or a unique prefix of it [default: the newest run]."),
+]
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> None:
@@ -86,7 +94,9 @@ def up(
     stack: Annotated[
         str,
         typer.Option(
-            "--stack", "-s", help=f"A built-in stack ({', '.join(builtin_names())}) or a stack file."
+            "--stack",
+            "-s",
+            help=f"A built-in stack ({', '.join(builtin_names())}) or a stack file.",
         ),
     ] = DEFAULT_STACK,
     seed: Annotated[int, typer.Option(help="Seed for every random choice of the run.")] = 0,
@@ -159,6 +169,12 @@ def _print_up(result, as_json: bool, foreground: bool) -> None:
         out.print(table)
     out.print(f"run dir   {result.run_dir}")
     out.print(f"env       {result.run_dir}/env.json")
+    if (Path(result.run_dir) / "mcp.json").exists():
+        out.print(
+            f"mcp       {result.run_dir}/mcp.json   "
+            f"[dim](other harnesses: prodbench mcp-config --run {result.run_id} "
+            "--format claude|openhands|codex)[/]"
+        )
     if foreground:
         out.print("[dim]Ctrl-C stops the run.[/]")
     else:
@@ -359,6 +375,62 @@ def doctor(as_json: JsonOpt = False) -> None:
                 out.print(f"  {'':<13} macOS:         {c.install_macos}")
     if not healthy(checks):
         raise typer.Exit(1)
+
+
+@app.command("mcp-config")
+def mcp_config(
+    run: RunOpt = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="claude (.mcp.json), openhands (~/.openhands/mcp.json) or codex "
+            "(~/.codex/config.toml).",
+        ),
+    ] = "claude",
+    runs_dir: RunsDir = None,
+) -> None:
+    """Print a run's MCP config in the form an agent harness reads.
+
+    The servers are the ones the run's MCP gateway serves (runs/<id>/mcp.json, written when it
+    starts); each is a streamable-HTTP URL on loopback, with no credentials in it.
+    """
+    from mcp_servers.configs import FORMATS, ConfigError, McpJson
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
+    handle = _find(runs_dir, run)
+    try:
+        config = McpJson.read(handle.paths.mcp_json)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+    sys.stdout.write(config.render(fmt))  # verbatim: no wrapping or markup, ready to redirect
+
+
+@mcp_app.command("stdio")
+def mcp_stdio(
+    tool: Annotated[
+        str, typer.Argument(help="The server: slack, linear, notion, sentry, statuspage, ...")
+    ],
+    run: RunOpt = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Serve one of a run's MCP servers over stdin/stdout, for clients that launch servers.
+
+    It talks to the same run services as the gateway, with the agent's credentials, and its
+    calls go to the run's calls.jsonl too. Logs go to stderr; stdout is the protocol's.
+    """
+    from mcp_servers.configs import ConfigError
+    from mcp_servers.gateway import configure_logging, run_stdio
+
+    handle = _find(runs_dir, run)
+    configure_logging("warning")
+    try:
+        run_stdio(handle.paths.root, tool)
+    except ConfigError as exc:
+        _fail(str(exc), "`prodbench mcp-config` lists the run's servers")
 
 
 @stack_app.command("validate")

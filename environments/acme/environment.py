@@ -4,7 +4,9 @@
 history, and exports the HEAD commit into `releases/<sha>/`, which is what production runs, as
 a deployer would (`git archive`, never the working tree). `stack` is the services of one
 production: the database set-up job, payments, api, worker, web and the ingress in front,
-watched by Prometheus and Alertmanager.
+watched by Prometheus and Alertmanager, with the team's tools and the MCP gateway the agent
+reaches them through (its credentials are written by `prepare`, its ports known only once the
+supervisor has planned them, so the gateway itself writes the run's mcp.json when it starts).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def prepare(ctx: RunContext) -> dict[str, str]:
     ).stdout.strip()
     write_json_atomic(ctx.paths.state / "flags.json", {"flags": {}})
     (ctx.paths.state / "objects").mkdir(exist_ok=True)
+    write_agent_credentials(ctx)
     return {
         "release": info.head,
         "release_tree": tree,
@@ -95,6 +98,40 @@ def export_release(workspace: Path, sha: str, dest: Path) -> None:
     if proc.returncode != 0:
         raise RuntimeError(f"git archive {sha} failed: {err.strip()}")
     write_json_atomic(dest / ".release.json", {"sha": sha})
+
+
+def agent_tokens() -> dict[str, str]:
+    """The agent's own credential for each tool, as the tool fixtures configure it.
+
+    Only what the agent itself is given (its bot or integration token, its API key); the
+    tools' admin token is a per-run secret of the environment and never among these.
+    """
+    import yaml
+
+    def fixture(tool: str) -> dict:
+        return yaml.safe_load((TOOL_FIXTURES / f"{tool}.yaml").read_text())
+
+    def token_of(entries: list[dict], user: str, key: str = "token") -> str:
+        found = [e[key] for e in entries if e.get("user") == user]
+        if len(found) != 1:
+            raise ValueError(f"expected one agent credential (user {user!r}), found {len(found)}")
+        return found[0]
+
+    notion = [i for i in fixture("notion")["integrations"] if i["key"] == "agent"]
+    return {
+        "slack": token_of(fixture("slack")["tokens"], "bot:agent"),
+        "linear": token_of(fixture("linear")["tokens"], "bot:agent"),
+        "notion": notion[0]["tokens"][0],
+        "sentry": token_of(fixture("sentry")["tokens"], "agent"),
+        "statuspage": token_of(fixture("statuspage")["api_keys"], "agent", key="key"),
+    }
+
+
+def write_agent_credentials(ctx: RunContext) -> None:
+    """state/agent-credentials.json: what the MCP gateway acts with on the agent's behalf."""
+    from mcp_servers.configs import CREDENTIALS_FILE, AgentCredentials
+
+    AgentCredentials(tokens=agent_tokens()).write(ctx.paths.root / CREDENTIALS_FILE)
 
 
 def sentry_dsns() -> dict[str, str]:
@@ -180,6 +217,32 @@ def tools_service() -> ServiceSpec:
     )
 
 
+def mcp_service() -> ServiceSpec:
+    """The MCP gateway: one endpoint per tool at /<tool>/mcp; writes mcp.json and calls.jsonl."""
+    return ServiceSpec(
+        name="mcp",
+        role=Role.gateway,
+        description="MCP servers for the agent (slack, linear, notion, sentry, statuspage, "
+        "monitoring, deploy) behind one gateway",
+        argv=[
+            "{python}",
+            "-m",
+            "mcp_servers.gateway",
+            "--run-dir",
+            "{run_dir}",
+            "--host",
+            "{host}",
+            "--port",
+            "{port}",
+        ],
+        health=HealthCheck(path="/healthz", startup_timeout=30),
+        depends_on=["tools"],
+        restart=RestartPolicy(policy="on-failure", max_restarts=3),
+        stop_grace=5.0,
+        docker={"build": "."},
+    )
+
+
 def acme_stack(ctx: RunContext) -> StackSpec:
     db_init = ServiceSpec(
         name="db-init",
@@ -224,6 +287,7 @@ def acme_stack(ctx: RunContext) -> StackSpec:
             ACME_INGRESS_SEED="{seed}",
         ),
         tools_service(),
+        mcp_service(),
         alertmanager_service(ALERTMANAGER_CONFIG),
         prometheus_service(scrape={name: name for name in APP_SERVICES}),
     ]
