@@ -286,3 +286,154 @@ def test_stdio_for_an_unknown_server_is_refused_with_the_list(run):
     )
     assert done.returncode == 1 and done.stdout == ""
     assert "no MCP server 'jira' in this run" in done.stderr and "slack" in done.stderr
+
+
+# ---- The step's acceptance script: one agent's morning, over HTTP only ----------------------
+
+LINEAR_ADMIN_QUERY = (
+    "query($id: String!) { issue(id: $id) { state { name } comments { nodes { body } } } }"
+)
+SENTRY_TOKEN = "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"  # Maya's
+STATUSPAGE_KEY = "0b9e4d2c-7a61-4f3e-8c5d-1e2f3a4b5c6d"  # Chloé's
+
+
+def _payload(result) -> object:
+    """A tool result as data: the structured content, else its text parsed as JSON if it is."""
+    assert not result.is_error, result.content[0].text
+    if result.structured_content is not None:
+        data = result.structured_content
+        return (
+            data.get("result", data) if isinstance(data, dict) and set(data) == {"result"} else data
+        )
+    text = result.content[0].text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _first(data: object, key: str) -> str:
+    """The first value of `key` anywhere in nested JSON (results differ in shape per tool)."""
+    if isinstance(data, dict):
+        if key in data:
+            return data[key]
+        items = list(data.values())
+    elif isinstance(data, list):
+        items = data
+    else:
+        raise KeyError(key)
+    for item in items:
+        try:
+            return _first(item, key)
+        except KeyError:
+            continue
+    raise KeyError(key)
+
+
+async def test_a_scripted_session_over_http_touches_every_tool_and_is_logged(run, served):
+    tools = run.env().services["tools"].ports
+    log = CallLog(run.paths.calls)
+    before = len(log.read())
+    # Slack: read #oncall
+    async with Client(served["slack"]) as slack:
+        history = _payload(
+            await slack.call_tool(
+                "slack_get_channel_history", {"channel_id": "#oncall", "limit": 5}
+            )
+        )
+    assert "oncall" in json.dumps(history).lower() or len(json.dumps(history)) > 200
+    # Linear: find a ticket by identifier, move it to In Progress with a comment
+    async with Client(served["linear"]) as linear:
+        todo = _payload(
+            await linear.call_tool("list_issues", {"team": "ENG", "state": "Todo", "limit": 1})
+        )
+        ident = _first(todo, "identifier")
+        issue = _payload(await linear.call_tool("get_issue", {"id": ident}))
+        assert ident in json.dumps(issue)
+        await linear.call_tool("update_issue", {"id": ident, "state": "In Progress"})
+        await linear.call_tool(
+            "create_comment", {"issueId": ident, "body": "Picking this up: on it this morning."}
+        )
+    async with httpx.AsyncClient() as http:
+        resp = await http.post(
+            f"http://127.0.0.1:{tools['linear']}/graphql",
+            headers={"Authorization": "lin_api_AcmeAgentLocalKey7301000000000000000101"},
+            json={"query": LINEAR_ADMIN_QUERY, "variables": {"id": ident}},
+        )
+    gql = resp.json()
+    assert gql["data"]["issue"]["state"]["name"] == "In Progress"
+    assert any("Picking this up" in c["body"] for c in gql["data"]["issue"]["comments"]["nodes"])
+    # Notion: read a runbook
+    async with Client(served["notion"]) as notion:
+        found = _payload(await notion.call_tool("search", {"query": "Runbook: Payments pool"}))
+        page_id = _first(found, "id")
+        page = await notion.call_tool("fetch", {"id": page_id})
+    assert not page.is_error and "pool" in page.content[0].text.lower()
+    # Sentry: resolve an issue with a note
+    async with Client(served["sentry"]) as sentry:
+        issues = _payload(
+            await sentry.call_tool(
+                "search_issues", {"query": "is:unresolved", "period": "3650d", "limit": 1}
+            )
+        )
+        short_id = _first(issues, "shortId")
+        await sentry.call_tool("update_issue", {"issueId": short_id, "status": "resolved"})
+        await sentry.call_tool(
+            "add_issue_note",
+            {"issueId": short_id, "text": "Fixed by the pool size bump; resolving."},
+        )
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{tools['sentry']}/api/0",
+        headers={"Authorization": f"Bearer {SENTRY_TOKEN}"},
+    ) as web:
+        issue = (await web.get(f"/organizations/acme/issues/{short_id}/")).json()
+        notes = (await web.get(f"/organizations/acme/issues/{short_id}/notes/")).json()
+    assert issue["status"] == "resolved"
+    assert any("pool size bump" in json.dumps(n) for n in notes)
+    # Status page: open an incident and post an update to it
+    async with Client(served["statuspage"]) as status:
+        created = _payload(
+            await status.call_tool(
+                "create_incident",
+                {
+                    "name": "Elevated checkout errors",
+                    "status": "investigating",
+                    "body": "We are looking into failed checkouts.",
+                    "components": {"Checkout": "degraded_performance"},
+                },
+            )
+        )
+        incident_id = _first(created, "id")
+        await status.call_tool(
+            "update_incident",
+            {
+                "incident_id": incident_id,
+                "status": "monitoring",
+                "body": "A fix is deployed; we are monitoring.",
+            },
+        )
+    async with httpx.AsyncClient() as http:
+        resp = await http.get(
+            f"http://127.0.0.1:{tools['statuspage']}/v1/pages/acmestatus26/incidents/{incident_id}",
+            headers={"Authorization": f"OAuth {STATUSPAGE_KEY}"},
+        )
+    incident = resp.json()
+    assert incident["status"] == "monitoring"
+    assert "monitoring" in json.dumps(incident["incident_updates"][0]).lower()
+    # Every one of those calls is in calls.jsonl, in order, without errors
+    records = log.read()[before:]
+    assert [(r.server, r.tool) for r in records] == [
+        ("slack", "slack_get_channel_history"),
+        ("linear", "list_issues"),
+        ("linear", "get_issue"),
+        ("linear", "update_issue"),
+        ("linear", "create_comment"),
+        ("notion", "search"),
+        ("notion", "fetch"),
+        ("sentry", "search_issues"),
+        ("sentry", "update_issue"),
+        ("sentry", "add_issue_note"),
+        ("statuspage", "create_incident"),
+        ("statuspage", "update_incident"),
+    ]
+    assert all(r.error is None for r in records), [r for r in records if r.error]
