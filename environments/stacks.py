@@ -23,7 +23,9 @@ alerting:
   alertmanagers:
     - static_configs:
         - targets: ['{alertmanager.host}:{alertmanager.port}']
-scrape_configs:
+"""
+
+SELF_SCRAPE = """\
   - job_name: prometheus
     static_configs:
       - targets: ['{host}:{port}']
@@ -49,11 +51,30 @@ receivers:
 """
 
 
-def prometheus_service(scrape: dict[str, str] | None = None) -> ServiceSpec:
-    """Prometheus scraping itself, Alertmanager, and `scrape` (job name -> service name)."""
-    config = PROMETHEUS_CONFIG + "".join(
-        SCRAPE_JOB.format(job=job, service=service) for job, service in (scrape or {}).items()
-    )
+def _literal(text: str) -> str:
+    """`text` as a template that renders to itself (PromQL and Go templates use braces)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def prometheus_service(
+    scrape: dict[str, str] | None = None, rule_files: dict[str, str] | None = None
+) -> ServiceSpec:
+    """Prometheus scraping itself, Alertmanager, and `scrape` (job name -> service name).
+
+    `rule_files` (file name -> rule file text, literal, not a template) are written to
+    `{run_dir}/prometheus/rules/` and loaded.
+    """
+    config = PROMETHEUS_CONFIG
+    files = {}
+    if rule_files:
+        config += "rule_files:\n"
+        for name, text in rule_files.items():
+            if "/" in name or not name.endswith((".yml", ".yaml")):
+                raise ValueError(f"rule file name must be a plain *.yml name, got {name!r}")
+            config += f"  - '{{run_dir}}/prometheus/rules/{name}'\n"
+            files[f"prometheus/rules/{name}"] = _literal(text)
+    jobs = "".join(SCRAPE_JOB.format(job=j, service=s) for j, s in (scrape or {}).items())
+    config += "scrape_configs:\n" + SELF_SCRAPE + jobs
     return ServiceSpec(
         name="prometheus",
         role=Role.ops,
@@ -66,7 +87,7 @@ def prometheus_service(scrape: dict[str, str] | None = None) -> ServiceSpec:
             "--web.enable-lifecycle",
             "--log.format=json",
         ],
-        files={"prometheus/prometheus.yml": config},
+        files={"prometheus/prometheus.yml": config, **files},
         health=HealthCheck(path="/-/ready", startup_timeout=30),
         depends_on=["alertmanager"],
         restart=RestartPolicy(policy="on-failure", max_restarts=2),

@@ -1,0 +1,1 @@
+"""Acme's operations: its alert rules (alerts.yml, rendered by rules.py) and their tests."""
