@@ -16,6 +16,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from environments.acme.ops.rules import render_rules
 from environments.runs import write_json_atomic
 from environments.stack import HealthCheck, PortSpec, RestartPolicy, Role, ServiceSpec, StackSpec
 from environments.stacks import (
@@ -48,6 +49,9 @@ ALERTMANAGER_CONFIG = (
 )
 RELEASE_DIR = "{run_dir}/releases/{vars.release}"
 APP_SERVICES = ("payments", "api", "worker", "web", "ingress")
+# Production time is compressed so a trial takes minutes: alert windows and `for:` durations
+# are multiplied by this (1 = compressed; 60 = realistic production windows). See ops/rules.py.
+TIME_SCALE = 1.0
 
 # The ingress routes /api to api instances and the rest to web; `{{` is a literal brace.
 INGRESS_UPSTREAMS = (
@@ -243,6 +247,41 @@ def mcp_service() -> ServiceSpec:
     )
 
 
+def traffic_service(users: int = 3, shape: str = "steady") -> ServiceSpec:
+    """Seeded locust journeys and synthetic probes against the ingress (`python -m traffic`).
+
+    Its metrics port serves the client-side view (`traffic_*`, `probe_*`) and `/healthz`,
+    healthy once the first requests have been sent.
+    """
+    return ServiceSpec(
+        name="traffic",
+        role=Role.traffic,
+        description=f"simulated customers ({shape}, {users} users) and synthetic probes",
+        argv=[
+            "{python}",
+            "-m",
+            "traffic",
+            "--target",
+            "{ingress.url}",
+            "--seed",
+            "{seed}",
+            "--shape",
+            shape,
+            "--users",
+            str(users),
+            "--metrics-host",
+            "{host}",
+            "--metrics-port",
+            "{port}",
+        ],
+        health=HealthCheck(path="/healthz", startup_timeout=60),
+        depends_on=["ingress", "api"],
+        restart=RestartPolicy(policy="on-failure", max_restarts=3),
+        stop_grace=5.0,
+        docker={"build": "."},
+    )
+
+
 def acme_stack(ctx: RunContext) -> StackSpec:
     db_init = ServiceSpec(
         name="db-init",
@@ -289,7 +328,11 @@ def acme_stack(ctx: RunContext) -> StackSpec:
         tools_service(),
         mcp_service(),
         alertmanager_service(ALERTMANAGER_CONFIG),
-        prometheus_service(scrape={name: name for name in APP_SERVICES}),
+        traffic_service(),
+        prometheus_service(
+            scrape={**{name: name for name in APP_SERVICES}, "traffic": "traffic"},
+            rule_files={"acme.yml": render_rules(TIME_SCALE)},
+        ),
     ]
     return StackSpec(name="acme", description="Acme Outfitters in production", services=services)
 

@@ -141,6 +141,27 @@ def test_prometheus_scrapes_every_app_service(acme_run):
     assert {s: health.get(s) for s in APP_SERVICES} == {s: "up" for s in APP_SERVICES}
 
 
+def test_prometheus_has_loaded_the_alert_rules(acme_run):
+    import yaml
+
+    from environments.acme.ops.rules import render_rules
+
+    env, handle = acme_run
+    expected = {g["name"] for g in yaml.safe_load(render_rules())["groups"]}
+    assert (handle.paths.prometheus / "rules" / "acme.yml").read_text() == render_rules()
+    prom = env.services["prometheus"].url
+    deadline = time.monotonic() + 20
+    while True:
+        groups = httpx.get(prom + "/api/v1/rules", timeout=10).json()["data"]["groups"]
+        rules = [r for g in groups for r in g["rules"]]
+        evaluated = rules and all(r.get("lastEvaluation", "").startswith("2") for r in rules)
+        if ({g["name"] for g in groups} == expected and evaluated) or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert {g["name"] for g in groups} == expected
+    assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []
+
+
 def test_an_alert_reaches_slack_alerts_through_alertmanager(acme_run):
     from slack_sdk import WebClient
 
