@@ -303,16 +303,13 @@ def _instant(data: dict[str, Any], limit: int) -> dict[str, Any]:
     if kind in ("scalar", "string"):
         return {"type": kind, "value": result[1] if isinstance(result, list) else result}
     series = result or []
-    return _compact(
-        {
-            "type": kind,
-            "series": [
-                {"metric": _selector(s.get("metric", {})), "value": s.get("value", [None, None])[1]}
-                for s in series[:limit]
-            ],
-            "truncated": len(series) if len(series) > limit else None,
-        }
-    )
+    out = _compact({"type": kind, "truncated": len(series) if len(series) > limit else None})
+    # Always present, even empty: "no series" is an answer an agent should see said.
+    out["series"] = [
+        {"metric": _selector(s.get("metric", {})), "value": s.get("value", [None, None])[1]}
+        for s in series[:limit]
+    ]
+    return out
 
 
 def _seconds(duration: str) -> float:

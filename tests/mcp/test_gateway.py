@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import tomllib
 
+import anyio
 import httpx
 import pytest
 from mcp import Client, StdioServerParameters
@@ -125,9 +127,14 @@ async def test_bad_arguments_are_tool_errors_and_the_session_goes_on(served, mod
 
 async def test_monitoring_queries_the_runs_prometheus_and_says_what_is_not_there_yet(served):
     async with Client(served["monitoring"]) as client:
-        up = await client.call_tool("query", {"query": 'up{job="prometheus"}'})
-        assert not up.is_error, up.content[0].text
-        series = up.structured_content["series"]
+        deadline = time.monotonic() + 20
+        while True:  # Prometheus has no sample until its first scrape of itself
+            up = await client.call_tool("query", {"query": 'up{job="prometheus"}'})
+            assert not up.is_error, up.content[0].text
+            series = up.structured_content["series"]
+            if series or time.monotonic() > deadline:
+                break
+            await anyio.sleep(0.25)
         assert (
             series[0]["metric"].startswith('up{instance="127.0.0.1:') and series[0]["value"] == "1"
         )
