@@ -70,8 +70,9 @@ class RunPaths:
     supervisor_json = property(lambda self: self.root / "supervisor.json")
     supervisor_log = property(lambda self: self.root / "logs" / "_supervisor.log")
 
-    def service_log(self, service: str) -> Path:
-        return self.logs / f"{service}.log"
+    def service_log(self, instance: str) -> Path:
+        """The log of a service's main instance (`api`) or of an extra one (`api-canary`)."""
+        return self.logs / f"{instance}.log"
 
     def create(self) -> None:
         for d in (self.workspace, self.releases, self.state, self.logs, self.prometheus):
@@ -125,6 +126,27 @@ class ServiceState(BaseModel):
     healthy_at: float | None = None
     error: str | None = None
     log_tail: list[str] = Field(default_factory=list)
+    vars: dict[str, str] = Field(
+        default_factory=dict, description="{vars.NAME} overrides it was last started with"
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="environment overrides it was last started with"
+    )
+
+
+class InstanceState(ServiceState):
+    """An extra instance of a service (a canary), started through the runtime control API."""
+
+    service: str
+    ports: dict[str, int] = Field(default_factory=dict)
+    url: str | None = None
+
+
+class ControlEndpoint(BaseModel):
+    """Where the supervisor's runtime control API listens, and the run's bearer token for it."""
+
+    url: str
+    token: str
 
 
 class SupervisorState(BaseModel):
@@ -137,6 +159,10 @@ class SupervisorState(BaseModel):
     healthy_at: float | None = None
     error: str | None = None
     services: dict[str, ServiceState] = Field(default_factory=dict)
+    instances: dict[str, InstanceState] = Field(
+        default_factory=dict, description="extra instances by name; main ones are `services`"
+    )
+    control: ControlEndpoint | None = None
     updated_at: float = Field(default_factory=time.time)
 
 

@@ -21,8 +21,22 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][\w.-]*)\}")
 
 # Placeholders every service may use in argv, env and files, besides service references.
+# `{name}` is the service, `{instance}` the process: the service's name for its main instance,
+# the given name (`api-canary`) for an extra instance started through the runtime API.
 RUN_PLACEHOLDERS = frozenset(
-    {"host", "port", "url", "name", "python", "run_id", "run_dir", "state_dir", "logs_dir", "seed"}
+    {
+        "host",
+        "port",
+        "url",
+        "name",
+        "instance",
+        "python",
+        "run_id",
+        "run_dir",
+        "state_dir",
+        "logs_dir",
+        "seed",
+    }
 )
 
 
@@ -87,6 +101,10 @@ class ServiceSpec(_Model):
 
     Dependants of a job start once it has completed, as compose's
     `service_completed_successfully`; a job has no ports or health check unless given.
+
+    A service with `start: on-request` is planned like any other (ports, env.json) but started
+    through the runtime control API, by the deployer's first deploy; `up` waits for it to
+    become healthy. `runtime_access` gives a service the control API's URL and token.
     """
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -105,6 +123,10 @@ class ServiceSpec(_Model):
     depends_on: list[str] = Field(default_factory=list)
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
     stop_grace: float = Field(5.0, ge=0)
+    start: Literal["up", "on-request"] = "up"
+    runtime_access: bool = Field(
+        False, description="gets PRODBENCH_RUNTIME_URL and PRODBENCH_RUNTIME_TOKEN (the deployer)"
+    )
     docker: DockerSpec | None = None
 
     @model_validator(mode="before")
@@ -124,6 +146,15 @@ class ServiceSpec(_Model):
             raise ValueError(
                 f"service {self.name!r}: health check uses port {self.health.port!r}, "
                 f"but the service only declares {names or 'no ports'}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _job_not_on_request(self) -> ServiceSpec:
+        if self.kind == "job" and self.start == "on-request":
+            raise ValueError(
+                f"service {self.name!r}: a job cannot be started on request; remove "
+                "'start: on-request' or make it a service"
             )
         return self
 
@@ -293,9 +324,15 @@ def render(template: str, values: dict[str, str]) -> str:
 
 
 def missing_executables(stack: StackSpec, values: dict[str, str]) -> list[str]:
-    """Services whose argv[0] is neither on PATH nor an existing file."""
+    """Services whose argv[0] is neither on PATH nor an existing file.
+
+    An argv[0] naming `{vars.NAME}` is skipped: only the prepare step (or the deployer's
+    override) knows it, and a wrong one fails at start with the service named.
+    """
     problems = []
     for svc in stack.services:
+        if any(ref.startswith("vars.") for ref in placeholders(svc.argv[0])):
+            continue
         exe = render(svc.argv[0], {**values, **_dummy_refs(svc, stack)})
         found = Path(exe).is_file() if "/" in exe else shutil.which(exe) is not None
         if not found:

@@ -223,7 +223,8 @@ def status(run: RunArg = None, runs_dir: RunsDir = None, as_json: JsonOpt = Fals
         data = {
             "run_id": handle.run_id,
             "status": handle.live_status(),
-            "supervisor": state.model_dump(),
+            # The control token lets its holder replace any service: it is not for display.
+            "supervisor": state.model_dump(exclude={"control": {"token"}}),
             "env": env.model_dump() if env else None,
         }
         out.print_json(json.dumps(data))
@@ -239,13 +240,40 @@ def status(run: RunArg = None, runs_dir: RunsDir = None, as_json: JsonOpt = Fals
     table = Table(header_style="bold", box=None, pad_edge=False)
     for col in ("service", "status", "pid", "restarts", "url / ports", "error"):
         table.add_column(col)
+    on_request = _on_request_services(handle)
     for name, svc in state.services.items():
         ep = env.services.get(name) if env else None
-        where = (ep.url or ", ".join(f"{k}={v}" for k, v in ep.ports.items())) if ep else ""
+        where = (ep.url or _ports_text(ep.ports)) if ep else ""
+        shown = svc.status
+        if svc.status == "pending" and name in on_request:
+            shown = "pending (started by the deployer)"
         table.add_row(
-            name, svc.status, str(svc.pid or ""), str(svc.restarts), where, (svc.error or "")[:80]
+            name, shown, str(svc.pid or ""), str(svc.restarts), where, (svc.error or "")[:80]
         )
+        for inst_name, inst in state.instances.items():
+            if inst.service == name:
+                table.add_row(
+                    f"  └ {inst_name}",
+                    inst.status,
+                    str(inst.pid or ""),
+                    str(inst.restarts),
+                    inst.url or _ports_text(inst.ports),
+                    (inst.error or "")[:80],
+                )
     out.print(table)
+
+
+def _ports_text(ports: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in ports.items())
+
+
+def _on_request_services(handle: RunHandle) -> set[str]:
+    """Services the deployer starts through the runtime API (`start: on-request`)."""
+    try:
+        request = json.loads(handle.paths.request.read_text())
+        return {s["name"] for s in request["stack"]["services"] if s.get("start") == "on-request"}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
 
 
 def _ago(t: float) -> str:

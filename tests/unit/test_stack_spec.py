@@ -121,3 +121,29 @@ def test_vars_placeholders_are_accepted_and_rendered_from_the_run():
     assert s.services[0].env["RELEASE"] == "{vars.release}"
     assert render("{vars.release}", {"vars.release": "abc123"}) == "abc123"
     assert "unknown placeholder {vars}" in error_of(spec(svc("a", env={"X": "{vars}"})))
+
+
+def test_on_request_and_runtime_access_default_off():
+    s = parse_stack(spec(svc("api", start="on-request"), svc("deployer", runtime_access=True)))
+    assert s.service("api").start == "on-request" and not s.service("api").runtime_access
+    assert s.service("deployer").start == "up" and s.service("deployer").runtime_access
+
+
+def test_a_job_cannot_be_started_on_request():
+    msg = error_of(spec(svc("migrate", kind="job", start="on-request")))
+    assert "service 'migrate': a job cannot be started on request" in msg
+
+
+def test_start_mode_is_checked():
+    assert "services.0.start" in error_of(spec(svc("api", start="later")))
+
+
+def test_instance_placeholder_is_known():
+    s = parse_stack(spec(svc("api", files={"state/{instance}.conf": "{instance} on {port}"})))
+    assert s.services[0].files == {"state/{instance}.conf": "{instance} on {port}"}
+    assert "{instance}" in error_of(spec(svc("a", env={"X": "{instanse}"})))
+
+
+def test_an_executable_named_by_a_var_is_left_to_start_time():
+    s = parse_stack(spec(svc("a", argv=["{vars.python}", "-V"])))
+    assert missing_executables(s, {"python": sys.executable}) == []
