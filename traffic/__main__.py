@@ -1,17 +1,20 @@
 """`python -m traffic`: seeded locust traffic, synthetic probes and their metrics, one process.
 
     python -m traffic --target http://127.0.0.1:8080 --seed 1 --shape steady --users 3 \
-        --metrics-port 9100 [--no-probes] [--duration 0] [--think-scale 1.0]
+        --metrics-port 9100 [--no-probes] [--duration 0] [--think-scale 1.0] [--admin-token T]
 
 Runs locust headless through its library API (locust monkey-patches this process for gevent,
 which is why traffic is a process of its own), serves `/metrics` and `/healthz` (200 once the
 first requests have been sent) on the metrics port, and writes one JSON line per journey
-(user, iteration, journey and its seeded choices) to stdout or `--journey-log`.
+(user, iteration, journey and its seeded choices) to stdout or `--journey-log`. With an admin
+token the same port also serves `/admin/hostile` (see admin.py): seeded hostile traffic
+(hostile.py) started and stopped while the run goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from urllib.parse import urlsplit
 
@@ -36,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--think-scale", type=float, default=1.0, help="multiplies think times")
     parser.add_argument("--setup-timeout", type=float, default=60.0, help="seconds")
     parser.add_argument("--journey-log", help="file for the journey JSON lines (default stdout)")
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get("TRAFFIC_ADMIN_TOKEN"),
+        help="bearer token for /admin/hostile (default $TRAFFIC_ADMIN_TOKEN; none disables it)",
+    )
     args = parser.parse_args(argv)
     target = urlsplit(args.target)
     if target.scheme not in ("http", "https") or not target.netloc:
@@ -73,6 +81,8 @@ def _run(args: argparse.Namespace) -> int:
     from prometheus_client import disable_created_metrics, make_wsgi_app
 
     from traffic import metrics
+    from traffic.admin import PREFIX, admin_app
+    from traffic.hostile import HostileTraffic
     from traffic.journeys import AcmeVisitor
     from traffic.plan import WorldUnavailable, load_world
     from traffic.probes import Probes
@@ -87,8 +97,13 @@ def _run(args: argparse.Namespace) -> int:
 
     disable_created_metrics()
     metrics_app = make_wsgi_app(metrics.REGISTRY)
+    hostile = HostileTraffic(args.target, args.seed, emit)
+    admin = admin_app(hostile, args.admin_token)
 
     def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == PREFIX or path.startswith(PREFIX + "/"):
+            return admin(environ, start_response)
         if environ.get("PATH_INFO") == "/healthz":
             ready = sent["requests"] > 0
             body = json.dumps({"status": "ok" if ready else "starting", **sent}).encode()
@@ -139,6 +154,7 @@ def _run(args: argparse.Namespace) -> int:
     runner = env.create_local_runner()
 
     def stop(*_args: object) -> None:
+        gevent.spawn(hostile.stop_all)
         gevent.spawn(runner.quit)
 
     gevent.signal_handler(signal.SIGTERM, stop)
@@ -150,6 +166,7 @@ def _run(args: argparse.Namespace) -> int:
         gevent.spawn_later(args.duration, runner.quit)
     runner.start_shape()
     runner.greenlet.join()
+    hostile.stop_all()
     server.stop(timeout=1)
     emit("stopped", requests=sent["requests"])
     if log is not sys.stdout:

@@ -54,3 +54,15 @@ PROBE_RUNS = Counter(
     ["check", "result"],
     registry=REGISTRY,
 )
+HOSTILE_REQUESTS = Counter(
+    "traffic_hostile_requests",
+    "Requests of the hostile traffic (see hostile.py), by attack kind and response status",
+    ["kind", "status"],
+    registry=REGISTRY,
+)
+HOSTILE_RATE = Gauge(
+    "traffic_hostile_rate",
+    "Requests per second each hostile attack is set to send (0 when stopped)",
+    ["kind"],
+    registry=REGISTRY,
+)

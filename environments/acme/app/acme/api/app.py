@@ -16,6 +16,7 @@ from acme.api.services.payments_client import PaymentsClient
 from acme.common.cache import create_cache
 from acme.common.db import Database
 from acme.common.errors import install_error_handlers
+from acme.common.faults import RuntimeFaults
 from acme.common.flags import Flags
 from acme.common.objectstore import create_object_store
 from acme.common.observability import instrument
@@ -46,7 +47,11 @@ def create_app(settings: Settings, *, payments_http: httpx.Client | None = None)
     metrics = instrument(app, SERVICE, settings)
     ctx = ApiContext(
         settings=settings,
-        db=Database(settings.database_url, pool_size=settings.db_pool_size),
+        db=Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            faults=RuntimeFaults(settings.faults_file, SERVICE),
+        ),
         cache=create_cache(settings.cache_url, metrics),
         flags=Flags(settings.flags_file, settings.instance_for(SERVICE)),
         metrics=metrics,

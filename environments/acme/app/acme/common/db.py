@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from acme.common.faults import RuntimeFaults, install_db_latency
+
 WRITE_OPTION = "acme_write"
 
 
@@ -77,11 +79,23 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
 
 
 class Database:
-    """Owns one engine and hands out short-lived sessions (one per request or job)."""
+    """Owns one engine and hands out short-lived sessions (one per request or job).
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    ``faults`` (the service's view of ``ACME_FAULTS_FILE``) lets game days slow its queries.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        faults: RuntimeFaults | None = None,
+    ) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size, echo=echo)
+        if faults is not None:
+            install_db_latency(self.engine, faults)
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             bind=self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False

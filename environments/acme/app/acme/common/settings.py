@@ -61,6 +61,7 @@ class Settings:
     release: str = "dev"
     environment: str = "production"
     flags_file: str | None = None
+    faults_file: str | None = None
     service_instance: str | None = None
     ingress_upstreams: str | None = None
     ingress_admin_token: str | None = None
@@ -101,6 +102,7 @@ class Settings:
             release=_str(env, "ACME_RELEASE", d.release) or d.release,
             environment=_str(env, "ACME_ENVIRONMENT", d.environment) or d.environment,
             flags_file=_str(env, "ACME_FLAGS_FILE"),
+            faults_file=_str(env, "ACME_FAULTS_FILE"),
             service_instance=_str(env, "ACME_SERVICE_INSTANCE"),
             ingress_upstreams=_str(env, "ACME_INGRESS_UPSTREAMS"),
             ingress_admin_token=_str(env, "ACME_INGRESS_ADMIN_TOKEN"),

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from acme import __version__
 from acme.common.db import Database
 from acme.common.errors import install_error_handlers
+from acme.common.faults import RuntimeFaults
 from acme.common.observability import instrument
 from acme.common.settings import Settings
 from acme.payments.faults import FaultConfig, FaultInjector
@@ -34,7 +35,8 @@ def create_app(
     settings: Settings, *, webhook_transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
     """Build the processor. Webhooks go to ``ACME_API_URL`` unless it is empty."""
-    db = Database(settings.payments_database_url, pool_size=5)
+    db = Database(settings.payments_database_url, pool_size=5,
+                  faults=RuntimeFaults(settings.faults_file, SERVICE))
     PaymentsBase.metadata.create_all(db.engine)  # a third party's schema, not ours to migrate
     processor = Processor(db)
     idempotency = IdempotencyStore(db)

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from acme.common.db import Database
+from acme.common.faults import RuntimeFaults
 from acme.common.objectstore import create_object_store
 from acme.common.observability import instrument
 from acme.common.queue import JobQueue
@@ -27,7 +28,10 @@ SERVICE = "worker"
 
 def create_app(settings: Settings, *, start_runner: bool = True) -> Starlette:
     """Build the worker. ``start_runner=False`` lets tests drive ``app.state.runner`` by hand."""
-    db = Database(settings.database_url, pool_size=max(2, settings.worker_concurrency + 1))
+    faults = RuntimeFaults(settings.faults_file, SERVICE)
+    db = Database(
+        settings.database_url, pool_size=max(2, settings.worker_concurrency + 1), faults=faults
+    )
     ctx = WorkerContext(
         settings=settings,
         db=db,
@@ -62,7 +66,7 @@ def create_app(settings: Settings, *, start_runner: bool = True) -> Starlette:
 
     app = Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
     metrics = instrument(app, SERVICE, settings)
-    runner = WorkerRunner(ctx, metrics, worker_id=settings.instance_for(SERVICE))
+    runner = WorkerRunner(ctx, metrics, worker_id=settings.instance_for(SERVICE), faults=faults)
     app.state.runner = runner
     app.state.ctx = ctx
     return app

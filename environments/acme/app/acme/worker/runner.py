@@ -11,6 +11,7 @@ import traceback
 from dataclasses import replace
 from typing import Any
 
+from acme.common.faults import RuntimeFaults
 from acme.common.metrics import Metrics
 from acme.common.queue import ClaimedJob, enqueue
 from acme.models import utcnow
@@ -26,9 +27,15 @@ PERIODIC: list[tuple[str, dict[str, Any], str | int, str]] = [
 
 
 class WorkerRunner:
-    def __init__(self, ctx: WorkerContext, metrics: Metrics, *, worker_id: str | None = None) -> None:
+    """Polls the queue. While ``faults`` says the worker is stalled it claims nothing, but keeps
+    polling (heartbeat, periodic jobs, queue gauges), so the backlog shows in the metrics."""
+
+    def __init__(self, ctx: WorkerContext, metrics: Metrics, *, worker_id: str | None = None,
+                 faults: RuntimeFaults | None = None) -> None:
         self.ctx = ctx
         self.metrics = metrics
+        self.faults = faults or RuntimeFaults(None, "worker")
+        self.stalled = False
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -73,10 +80,21 @@ class WorkerRunner:
         self.schedule_periodic()
         self.refresh_gauges()
         self.last_poll = time.monotonic()
+        if self._stalled():
+            return 0
         jobs = self.ctx.queue.claim(worker_id, QUEUES, limit=batch)
         for job in jobs:
             self.execute(job)
         return len(jobs)
+
+    def _stalled(self) -> bool:
+        stalled = self.faults.worker_stalled()
+        with self._lock:
+            changed, self.stalled = stalled != self.stalled, stalled
+        if changed:  # debug only: a stuck worker does not say so
+            log.debug("job claiming %s", "paused" if stalled else "resumed",
+                      extra={"worker_id": self.worker_id})
+        return stalled
 
     def drain(self, max_rounds: int = 50) -> int:
         """Run until the queue has no due jobs (used by tests and one-off maintenance)."""
