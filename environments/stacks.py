@@ -40,6 +40,13 @@ SCRAPE_JOB = """\
       - targets: ['{{{service}.host}}:{{{service}.port}}']
 """
 
+FILE_SD_JOB = """\
+  - job_name: {job}
+    file_sd_configs:
+      - files: ['{{run_dir}}/{path}']
+        refresh_interval: 5s
+"""
+
 ALERTMANAGER_CONFIG = """\
 route:
   receiver: default
@@ -57,12 +64,19 @@ def _literal(text: str) -> str:
 
 
 def prometheus_service(
-    scrape: dict[str, str] | None = None, rule_files: dict[str, str] | None = None
+    scrape: dict[str, str] | None = None,
+    rule_files: dict[str, str] | None = None,
+    file_sd: dict[str, str] | None = None,
+    drop_metrics: str | None = None,
 ) -> ServiceSpec:
     """Prometheus scraping itself, Alertmanager, and `scrape` (job name -> service name).
 
     `rule_files` (file name -> rule file text, literal, not a template) are written to
-    `{run_dir}/prometheus/rules/` and loaded.
+    `{run_dir}/prometheus/rules/` and loaded. `file_sd` (job name -> target file relative to
+    the run directory) is for services whose instances come and go: whoever starts them (the
+    deployer) rewrites the file and Prometheus follows. `drop_metrics` (a regex of metric
+    names) is dropped at scrape from the `scrape` jobs: what the agent must not see through
+    PromQL, such as which traffic is the hostile traffic a task injected.
     """
     config = PROMETHEUS_CONFIG
     files = {}
@@ -73,7 +87,18 @@ def prometheus_service(
                 raise ValueError(f"rule file name must be a plain *.yml name, got {name!r}")
             config += f"  - '{{run_dir}}/prometheus/rules/{name}'\n"
             files[f"prometheus/rules/{name}"] = _literal(text)
-    jobs = "".join(SCRAPE_JOB.format(job=j, service=s) for j, s in (scrape or {}).items())
+    relabel = (
+        "    metric_relabel_configs:\n"
+        "      - source_labels: [__name__]\n"
+        f"        regex: '{_literal(drop_metrics)}'\n"
+        "        action: drop\n"
+        if drop_metrics
+        else ""
+    )
+    jobs = "".join(
+        SCRAPE_JOB.format(job=j, service=s) + relabel for j, s in (scrape or {}).items()
+    )
+    jobs += "".join(FILE_SD_JOB.format(job=j, path=p) for j, p in (file_sd or {}).items())
     config += "scrape_configs:\n" + SELF_SCRAPE + jobs
     return ServiceSpec(
         name="prometheus",

@@ -24,9 +24,9 @@ from mcp_servers import SERVER_NAMES
 CREDENTIALS_FILE = "state/agent-credentials.json"
 MCP_PATH = "/mcp"
 TEAM_TOOLS = ("slack", "linear", "notion", "sentry", "statuspage")
-# The run service behind each ops server; absent from a run until the ops services exist,
-# and then the server answers every tool with "not available in this run".
-OPS_SERVICES = {"monitoring": "ops", "deploy": "deployer"}
+# The run service behind each ops server (log search; the deployer); in a run without it the
+# server answers every tool with "not available in this run".
+OPS_SERVICES = {"monitoring": "ops", "deploy": "ops"}
 
 Format = Literal["claude", "openhands", "codex"]
 FORMATS: tuple[Format, ...] = ("claude", "openhands", "codex")

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import tarfile
+import sys
 from pathlib import Path
 
 from environments.acme.ops.rules import render_rules
+from environments.ops.deployer.build import export_release
+from environments.ops.deployer.models import DeployerConfig, ServiceConfig
 from environments.runs import write_json_atomic
 from environments.stack import HealthCheck, PortSpec, RestartPolicy, Role, ServiceSpec, StackSpec
 from environments.stacks import (
@@ -30,8 +32,9 @@ APP_DIR = Path(__file__).parent / "app"
 TOOL_FIXTURES = Path(__file__).parent / "seed" / "tools"
 # The team tools this environment runs so far, in one process (environments.tools.host).
 TOOLS = ("slack", "linear", "notion", "sentry", "statuspage")
-# Slack's incoming webhook for #alerts, as configured in seed/tools/slack.yaml.
+# Slack's incoming webhooks for #alerts and #deploys, as configured in seed/tools/slack.yaml.
 ALERTS_WEBHOOK = "/services/T07ACME0001/B07ALERTS001/Am9xQ2vLr7TzK4pW8sYd3NfE"
+DEPLOYS_WEBHOOK = "/services/T07ACME0001/B07DEPLOYS01/Dp4kR8tWz2QmX7vL9cHs5JgB"
 
 ALERTMANAGER_CONFIG = (
     "route:\n"
@@ -48,7 +51,10 @@ ALERTMANAGER_CONFIG = (
     "        send_resolved: true\n"
 )
 RELEASE_DIR = "{run_dir}/releases/{vars.release}"
+# Every app service is deployed by the deployer, the initial release included, in this order.
 APP_SERVICES = ("payments", "api", "worker", "web", "ingress")
+DEPLOYER_CONFIG = "state/ops/deployer.json"
+FAST_TESTS = ["tests/test_common_unit.py", "tests/test_flags.py"]
 # Production time is compressed so a trial takes minutes: alert windows and `for:` durations
 # are multiplied by this (1 = compressed; 60 = realistic production windows). See ops/rules.py.
 TIME_SCALE = 1.0
@@ -69,7 +75,11 @@ def prepare(ctx: RunContext) -> dict[str, str]:
     from environments.acme.workspace import build_workspace  # costly import: only when used
 
     info = build_workspace(APP_DIR, ctx.paths.workspace, seed=ctx.seed)
+    # The agent commits as itself (the identity its Slack user has), whatever the machine's.
+    for key, value in (("user.name", "Acme Agent"), ("user.email", "agent@acme.test")):
+        subprocess.run(["git", "-C", str(ctx.paths.workspace), "config", key, value], check=True)
     export_release(ctx.paths.workspace, info.head, ctx.paths.releases / info.head)
+    write_deployer_config(ctx, info.head)
     tree = subprocess.run(
         ["git", "-C", str(ctx.paths.workspace), "rev-parse", f"{info.head}^{{tree}}"],
         capture_output=True,
@@ -78,30 +88,73 @@ def prepare(ctx: RunContext) -> dict[str, str]:
     ).stdout.strip()
     write_json_atomic(ctx.paths.state / "flags.json", {"flags": {}})
     (ctx.paths.state / "objects").mkdir(exist_ok=True)
-    write_agent_credentials(ctx)
+    ops_agent_token = _run_secret(ctx, "ops-agent")
+    write_agent_credentials(ctx, ops_agent_token)
     return {
         "release": info.head,
         "release_tree": tree,
+        "python": sys.executable,
+        "agent_ops_key": ops_agent_token,  # the agent's own credential, not a secret from it
+        "ops_admin_token": _run_secret(ctx, "ops-admin"),
+        "traffic_admin_token": _run_secret(ctx, "traffic-admin"),
         "webhook_secret": _run_secret(ctx, "payments-webhook"),
         "ingress_admin_token": _run_secret(ctx, "ingress-admin"),
         "tools_admin_token": _run_secret(ctx, "tools-admin"),
     }
 
 
-def export_release(workspace: Path, sha: str, dest: Path) -> None:
-    """Write commit `sha` of the workspace into `dest`, as `git archive` has it."""
-    dest.mkdir(parents=True, exist_ok=True)
-    with subprocess.Popen(
-        ["git", "-C", str(workspace), "archive", "--format=tar", sha],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as proc:
-        with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
-            archive.extractall(dest, filter="data")
-        err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"git archive {sha} failed: {err.strip()}")
-    write_json_atomic(dest / ".release.json", {"sha": sha})
+def write_deployer_config(ctx: RunContext, release: str) -> None:
+    """How the deployer rolls out each app service (state/ops/deployer.json).
+
+    Smoke checks are only `/healthz`: what a release does wrong under real requests is for the
+    canary analysis to find, with the alert that goes with it, as in production.
+    """
+    canary, recreate = "canary", "recreate"
+    services = {
+        "api": ServiceConfig(
+            strategy=canary,
+            route="/api",
+            stable_instance="api-1",
+            module="acme.api.app",
+        ),
+        "web": ServiceConfig(
+            strategy=canary,
+            route="/",
+            stable_instance="web-1",
+            module="acme.web.app",
+        ),
+        "worker": ServiceConfig(
+            strategy=canary, stable_instance="worker-1", module="acme.worker.app"
+        ),
+        "payments": ServiceConfig(
+            strategy=recreate, stable_instance="payments-1", module="acme.payments.app"
+        ),
+        "ingress": ServiceConfig(
+            strategy=recreate, stable_instance="ingress-1", module="acme.ingress.app"
+        ),
+    }
+    config = DeployerConfig(
+        workspace=ctx.paths.workspace,
+        releases=ctx.paths.releases,
+        state=ctx.paths.state,
+        base_release=release,
+        database_url=f"sqlite:///{ctx.paths.state / 'acme.db'}",
+        services=services,
+        initial_order=list(APP_SERVICES),
+        fast_tests=["{python}", "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *FAST_TESTS],
+        migrate=["{python}", "-m", "acme.common.migrate"],
+        slack_webhook_path=DEPLOYS_WEBHOOK,
+        prometheus_targets=ctx.paths.prometheus / "targets",
+    )
+    # Empty target files now, so Prometheus watches them from its start and sees each
+    # instance the moment the deployer adds it.
+    targets = ctx.paths.prometheus / "targets"
+    targets.mkdir(parents=True, exist_ok=True)
+    for name in APP_SERVICES:
+        write_json_atomic(targets / f"{name}.json", [])
+    path = ctx.paths.root / DEPLOYER_CONFIG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, config)
 
 
 def agent_tokens() -> dict[str, str]:
@@ -131,11 +184,15 @@ def agent_tokens() -> dict[str, str]:
     }
 
 
-def write_agent_credentials(ctx: RunContext) -> None:
-    """state/agent-credentials.json: what the MCP gateway acts with on the agent's behalf."""
+def write_agent_credentials(ctx: RunContext, ops_token: str) -> None:
+    """state/agent-credentials.json: what the MCP gateway acts with on the agent's behalf.
+
+    The agent's tool tokens, and its per-run token for the ops service (deploys and logs).
+    """
     from mcp_servers.configs import CREDENTIALS_FILE, AgentCredentials
 
-    AgentCredentials(tokens=agent_tokens()).write(ctx.paths.root / CREDENTIALS_FILE)
+    tokens = {**agent_tokens(), "deploy": ops_token, "monitoring": ops_token}
+    AgentCredentials(tokens=tokens).write(ctx.paths.root / CREDENTIALS_FILE)
 
 
 def sentry_dsns() -> dict[str, str]:
@@ -161,7 +218,10 @@ def _app_env(**extra: str) -> dict[str, str]:
         "ACME_PAYMENTS_DATABASE_URL": "sqlite:///{state_dir}/payments.db",
         "ACME_OBJECT_STORE": "file://{state_dir}/objects",
         "ACME_FLAGS_FILE": "{state_dir}/flags.json",
-        "ACME_API_URL": "{api.url}",
+        "ACME_FAULTS_FILE": "{state_dir}/faults.json",
+        # Service-to-service calls to the api go through the ingress, as in production, so a
+        # canary gets its share of them too.
+        "ACME_API_URL": "{ingress.url}",
         "ACME_WEB_URL": "{web.url}",
         "ACME_PAYMENTS_URL": "{payments.url}",
         "ACME_WEBHOOK_SECRET": "{vars.webhook_secret}",
@@ -172,11 +232,13 @@ def _app_env(**extra: str) -> dict[str, str]:
 
 
 def _app_service(name: str, depends_on: list[str], **extra_env: str) -> ServiceSpec:
+    """An app service: started (and later replaced) by the deployer at the release it names."""
     return ServiceSpec(
         name=name,
         role=Role.app,
         description=f"Acme {name}",
-        argv=["{python}", "-m", f"acme.{name}", "--host", "{host}", "--port", "{port}"],
+        start="on-request",
+        argv=["{vars.python}", "-m", f"acme.{name}", "--host", "{host}", "--port", "{port}"],
         env=_app_env(**extra_env),
         cwd=RELEASE_DIR,
         ports=[PortSpec(name="http", container=8000)],
@@ -274,8 +336,43 @@ def traffic_service(users: int = 3, shape: str = "steady") -> ServiceSpec:
             "--metrics-port",
             "{port}",
         ],
+        env={"TRAFFIC_ADMIN_TOKEN": "{vars.traffic_admin_token}"},
         health=HealthCheck(path="/healthz", startup_timeout=60),
         depends_on=["ingress", "api"],
+        restart=RestartPolicy(policy="on-failure", max_restarts=3),
+        stop_grace=5.0,
+        docker={"build": "."},
+    )
+
+
+def ops_service() -> ServiceSpec:
+    """The deployer, log search and fault injection; it performs the initial deploy."""
+    return ServiceSpec(
+        name="ops",
+        role=Role.ops,
+        description="the deployer (initial deploy at up), log search and fault injection",
+        argv=[
+            "{python}",
+            "-m",
+            "environments.ops",
+            "--run-dir",
+            "{run_dir}",
+            "--config",
+            "{run_dir}/" + DEPLOYER_CONFIG,
+            "--host",
+            "{host}",
+            "--port",
+            "{port}",
+        ],
+        env={
+            "OPS_AGENT_TOKEN": "{vars.agent_ops_key}",
+            "OPS_ADMIN_TOKEN": "{vars.ops_admin_token}",
+            "INGRESS_ADMIN_TOKEN": "{vars.ingress_admin_token}",
+            "TRAFFIC_ADMIN_TOKEN": "{vars.traffic_admin_token}",
+        },
+        runtime_access=True,
+        health=HealthCheck(path="/healthz", startup_timeout=120),
+        depends_on=["db-init", "tools"],
         restart=RestartPolicy(policy="on-failure", max_restarts=3),
         stop_grace=5.0,
         docker={"build": "."},
@@ -306,10 +403,9 @@ def acme_stack(ctx: RunContext) -> StackSpec:
         health=HealthCheck(kind="none", startup_timeout=120),
         restart=RestartPolicy(policy="no"),
     )
-    # Only what start-up needs: the database users wait for db-init; web and the ingress find
-    # their upstreams per request (their readiness is local), so they start at once. `up`
-    # still returns only when every service is healthy. Each reports errors to its own
-    # project in the run's Sentry.
+    # The app services are started by the deployer (`ops`) in its initial deploy, once db-init
+    # has the databases ready; `up` returns only when every service is healthy. Each reports
+    # errors to its own project in the run's Sentry.
     dsn = sentry_dsns()
     services = [
         db_init,
@@ -324,13 +420,17 @@ def acme_stack(ctx: RunContext) -> StackSpec:
             ACME_INGRESS_UPSTREAMS=INGRESS_UPSTREAMS,
             ACME_INGRESS_ADMIN_TOKEN="{vars.ingress_admin_token}",
             ACME_INGRESS_SEED="{seed}",
+            ACME_API_URL="{api.url}",
         ),
+        ops_service(),
         tools_service(),
         mcp_service(),
         alertmanager_service(ALERTMANAGER_CONFIG),
         traffic_service(),
         prometheus_service(
-            scrape={**{name: name for name in APP_SERVICES}, "traffic": "traffic"},
+            scrape={"traffic": "traffic"},
+            drop_metrics="traffic_hostile_.*",
+            file_sd={name: f"prometheus/targets/{name}.json" for name in APP_SERVICES},
             rule_files={"acme.yml": render_rules(TIME_SCALE)},
         ),
     ]

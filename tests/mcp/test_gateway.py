@@ -144,17 +144,23 @@ async def test_monitoring_queries_the_runs_prometheus_and_says_what_is_not_there
         }
         parse = await client.call_tool("query", {"query": "sum(rate(up[5m]"})
         assert parse.is_error and "parse error" in parse.content[0].text
-        logs = await client.call_tool("search_logs", {"service": "api"})
-        assert logs.is_error
-        assert "not available in this run: log search arrives with the ops services" in (
-            logs.content[0].text
-        )
+        logs = await client.call_tool("search_logs", {"service": "api", "limit": 5})
+        assert not logs.is_error, logs.content[0].text
+        lines = logs.structured_content["lines"]
+        assert lines and all(line["service"] == "api" for line in lines)
+        hidden = await client.call_tool("search_logs", {"service": "ops"})
+        assert hidden.is_error  # prodbench's own services are not the company's logs
     async with Client(served["deploy"]) as client:
-        deploy = await client.call_tool("deploy", {"services": ["api"], "ref": "HEAD"})
-        assert deploy.is_error
-        assert "not available in this run: the deployer arrives with the ops services" in (
-            deploy.content[0].text
-        )
+        services = await client.call_tool("list_services", {})
+        assert not services.is_error, services.content[0].text
+        listed = json.loads(services.content[0].text)["services"]
+        assert {s["service"] for s in listed} >= {"api", "web"}
+        history = await client.call_tool("deploy_history", {"limit": 5})
+        assert json.loads(history.content[0].text)["deploys"][-1]["kind"] == "initial"
+        bad = await client.call_tool("deploy", {"services": ["api"], "ref": "no-such-ref"})
+        assert bad.is_error and "names no commit" in bad.content[0].text
+        flags = await client.call_tool("get_flags", {})
+        assert not flags.is_error and "flags" in json.loads(flags.content[0].text)
 
 
 async def test_every_call_is_in_calls_jsonl_with_its_fields(run, served):

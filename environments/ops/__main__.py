@@ -1,0 +1,5 @@
+import sys
+
+from environments.ops.host import main
+
+sys.exit(main())

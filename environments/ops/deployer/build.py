@@ -1,0 +1,102 @@
+"""Build: a commit of the workspace becomes `releases/<sha>/`, as `git archive` has it.
+
+The release runs with the environment's installed dependencies unless the commit changed the
+monorepo's dependency list; then it gets its own virtualenv on top of them (system site
+packages), so only what changed is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from environments.runs import write_json_atomic
+
+REQUIREMENTS = "requirements.txt"
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def git(workspace: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(workspace), *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise BuildError(proc.stderr.strip() or f"git {' '.join(args)} failed")
+    return proc.stdout.strip()
+
+
+def resolve(workspace: Path, ref: str) -> tuple[str, str]:
+    """The commit sha and subject `ref` names; a clear error for a ref that names none."""
+    if ref.startswith("-"):
+        raise BuildError(f"{ref!r} is not a git ref")
+    try:
+        sha = git(workspace, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except BuildError:
+        sha = ""
+    if not sha:
+        raise BuildError(
+            f"{ref!r} names no commit of the monorepo; commit your change and deploy its "
+            "sha or branch (git log shows them)"
+        )
+    return sha, git(workspace, "log", "-1", "--format=%s", sha)
+
+
+def export_release(workspace: Path, sha: str, dest: Path) -> None:
+    """Write commit `sha` of the workspace into `dest` (all or nothing: via a temporary dir)."""
+    if (dest / ".release.json").exists():
+        return
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    with subprocess.Popen(
+        ["git", "-C", str(workspace), "archive", "--format=tar", sha],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
+            archive.extractall(tmp, filter="data")
+        err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BuildError(f"git archive {sha} failed: {err.strip()}")
+    write_json_atomic(tmp / ".release.json", {"sha": sha})
+    try:
+        os.rename(tmp, dest)
+    except OSError:  # someone else built it first
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def python_for(release: Path, base: Path, log) -> str:
+    """The interpreter a release runs with: ours, or a venv when its requirements changed."""
+    mine, theirs = release / REQUIREMENTS, base / REQUIREMENTS
+    same = mine.exists() == theirs.exists() and (
+        not mine.exists() or mine.read_bytes() == theirs.read_bytes()
+    )
+    if same:
+        log(f"dependencies unchanged ({REQUIREMENTS}): reusing the installed environment")
+        return sys.executable
+    venv = release / ".venv"
+    python = venv / "bin" / "python"
+    if (venv / ".complete").exists():
+        log(f"dependencies changed: reusing {venv}")
+        return str(python)
+    log(f"dependencies changed: installing {REQUIREMENTS} into {venv}")
+    steps = [
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", str(mine)],
+    ]
+    for argv in steps:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+        log((proc.stdout + proc.stderr).strip())
+        if proc.returncode != 0:
+            raise BuildError(f"installing dependencies failed (exit {proc.returncode})")
+    (venv / ".complete").write_text("ok\n")
+    return str(python)
