@@ -461,6 +461,87 @@ def mcp_stdio(
         _fail(str(exc), "`prodbench mcp-config` lists the run's servers")
 
 
+@app.command()
+def report(
+    results: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Directories holding graded trials; every result.json under them is read.",
+            metavar="RESULTS_DIR",
+            show_default=False,
+        ),
+    ],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write report.json, report.md and report.html "
+            "(default: the first directory).",
+            show_default=False,
+        ),
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Leave out unreadable or unknown results with a warning."
+        ),
+    ] = False,
+) -> None:
+    """Score graded trials and write the report: JSON, Markdown and one self-contained HTML.
+
+    Means over tasks with 95% confidence intervals, pass@1 and pass^k, by category and by
+    dimension, several agents side by side; infra errors are counted apart, never as failures.
+    """
+    from graders.report import ReportError, generate
+
+    def warn(message: str) -> None:
+        err.print(f"[yellow]warning:[/] {message}", highlight=False, markup=True)
+
+    try:
+        result, files = generate(results, out_dir, skip_invalid=skip_invalid, warn=warn)
+    except ReportError as exc:
+        _fail(str(exc), exc.hint, code=2)
+        raise
+    for message in result.warnings:
+        warn(message)
+    pct = round(100 * result.confidence)
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("agent", overflow="fold")
+    for col in (f"composite [{pct}% CI]", "pass@1", "F", "D", "Q", "trials", "infra"):
+        table.add_column(col, justify="right", no_wrap=True)
+    from rich.text import Text
+
+    from graders.report import fmt_est, fmt_pct
+
+    for i, agent in enumerate(result.agents, 1):
+        cells = (
+            str(i),
+            agent.agent,
+            fmt_est(agent.composite),
+            fmt_pct(agent.pass_at_1.mean),
+            fmt_pct(agent.feature.mean),
+            fmt_pct(agent.devops.mean),
+            fmt_pct(agent.quality.mean),
+            str(agent.n_trials),
+            str(agent.n_infra_errors),
+        )
+        table.add_row(*(Text(cell) for cell in cells))  # names from results: never markup
+    n_infra = len(result.infra_errors)
+    out.print(
+        f"{len(result.agents)} agents, {len(result.tasks)} tasks, "
+        f"{len(result.trials) - n_infra} scored trials, "
+        f"{n_infra} infra error{'' if n_infra == 1 else 's'} (not scored)",
+        highlight=False,
+        markup=False,
+    )
+    out.print(table, highlight=False, markup=False)
+    out.print(f"html      {files.html_path}", highlight=False, markup=False)
+    out.print(f"markdown  {files.markdown_path}", highlight=False, markup=False)
+    out.print(f"json      {files.json_path}", highlight=False, markup=False)
+
+
 @stack_app.command("validate")
 def stack_validate(
     path: Annotated[Path, typer.Argument(help="A stack file (YAML or JSON).")],

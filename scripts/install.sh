@@ -18,6 +18,8 @@ have_bin alertmanager || have_bin prometheus-alertmanager || need_apt+=(promethe
 have_bin git || need_apt+=(git)
 # Optional for a run (the app's Redis cache backend), needed by the test suite.
 have_bin redis-server || need_apt+=(redis-server)
+# Headless Chromium: the test suite opens the HTML report in it and checks the charts rendered.
+have_bin chromium || have_bin chromium-browser || need_apt+=(chromium)
 
 if ((${#need_apt[@]})); then
   if have_bin apt-get; then
