@@ -95,9 +95,7 @@ def prometheus_service(
         if drop_metrics
         else ""
     )
-    jobs = "".join(
-        SCRAPE_JOB.format(job=j, service=s) + relabel for j, s in (scrape or {}).items()
-    )
+    jobs = "".join(SCRAPE_JOB.format(job=j, service=s) + relabel for j, s in (scrape or {}).items())
     jobs += "".join(FILE_SD_JOB.format(job=j, path=p) for j, p in (file_sd or {}).items())
     config += "scrape_configs:\n" + SELF_SCRAPE + jobs
     return ServiceSpec(

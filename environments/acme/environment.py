@@ -143,6 +143,7 @@ def write_deployer_config(ctx: RunContext, release: str) -> None:
         initial_order=list(APP_SERVICES),
         fast_tests=["{python}", "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *FAST_TESTS],
         migrate=["{python}", "-m", "acme.common.migrate"],
+        migrations_dir="migrations/versions",
         slack_webhook_path=DEPLOYS_WEBHOOK,
         prometheus_targets=ctx.paths.prometheus / "targets",
     )
@@ -372,7 +373,8 @@ def ops_service() -> ServiceSpec:
         },
         runtime_access=True,
         health=HealthCheck(path="/healthz", startup_timeout=120),
-        depends_on=["db-init", "tools"],
+        # Nothing to wait for: the runtime starts each app service once its own dependencies
+        # (db-init) are done, and posts to Slack wait for Slack.
         restart=RestartPolicy(policy="on-failure", max_restarts=3),
         stop_grace=5.0,
         docker={"build": "."},

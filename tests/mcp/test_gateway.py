@@ -138,10 +138,16 @@ async def test_monitoring_queries_the_runs_prometheus_and_says_what_is_not_there
         assert (
             series[0]["metric"].startswith('up{instance="127.0.0.1:') and series[0]["value"] == "1"
         )
-        targets = await client.call_tool("list_targets", {})
-        assert {"api", "web", "prometheus"} <= {
-            t["job"] for t in targets.structured_content["targets"]
-        }
+        # The app's instances come from file_sd target files the deployer writes; Prometheus
+        # passes discovery updates on at most every 5 s.
+        deadline = time.monotonic() + 20
+        while True:
+            targets = await client.call_tool("list_targets", {})
+            jobs = {t["job"] for t in targets.structured_content["targets"]}
+            if {"api", "web", "prometheus"} <= jobs or time.monotonic() > deadline:
+                break
+            await anyio.sleep(0.5)
+        assert {"api", "web", "prometheus"} <= jobs
         parse = await client.call_tool("query", {"query": "sum(rate(up[5m]"})
         assert parse.is_error and "parse error" in parse.content[0].text
         logs = await client.call_tool("search_logs", {"service": "api", "limit": 5})

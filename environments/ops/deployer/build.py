@@ -7,8 +7,11 @@ packages), so only what changed is installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -100,3 +103,35 @@ def python_for(release: Path, base: Path, log) -> str:
             raise BuildError(f"installing dependencies failed (exit {proc.returncode})")
     (venv / ".complete").write_text("ok\n")
     return str(python)
+
+
+_REVISION = re.compile(r"^revision\b[^=\n]*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\b[^=\n]*=\s*(.+)$", re.MULTILINE)
+
+
+def migration_heads(versions: Path) -> set[str] | None:
+    """The head revisions of an Alembic versions directory, read without importing it.
+
+    None when a file cannot be read this way (then only Alembic itself can say).
+    """
+    revisions, parents = set(), set()
+    for path in versions.glob("*.py"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        rev, down = _REVISION.search(text), _DOWN.search(text)
+        if not rev or not down:
+            return None
+        revisions.add(rev.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return revisions - parents if revisions else None
+
+
+def sqlite_revisions(database_url: str) -> set[str] | None:
+    """The revisions an SQLite database is at, or None when that cannot be read directly."""
+    if not database_url.startswith("sqlite:///"):
+        return None
+    path = database_url.removeprefix("sqlite:///")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return {row[0] for row in db.execute("SELECT version_num FROM alembic_version")}
+    except sqlite3.Error:
+        return None

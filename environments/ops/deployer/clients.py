@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -41,20 +44,54 @@ class IngressAdmin:
 
 
 class SlackWebhook:
-    """Posts to a channel through its incoming webhook; a failed post never fails a deploy."""
+    """Posts to a channel through its incoming webhook, in order, off the deploy's path.
 
-    def __init__(self, url: str | None):
+    A post waits (up to `patience` seconds) for Slack to come up, since the deployer may start
+    before the tools do; a post that still fails is logged and never fails a deploy.
+    """
+
+    def __init__(self, url: str | None, patience: float = 30.0):
         self.url = url
+        self.patience = patience
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
 
-    def post(self, text: str) -> bool:
+    def post(self, text: str) -> None:
         if not self.url:
-            return False
-        try:
-            resp = httpx.post(self.url, json={"text": text}, timeout=5)
-            return resp.status_code == 200
-        except httpx.HTTPError as exc:
-            log.warning("slack webhook failed: %s", exc)
-            return False
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._drain, name="slack", daemon=True)
+            self._thread.start()
+        self._queue.put(text)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every queued post was sent (or given up on)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _drain(self) -> None:
+        while True:
+            text = self._queue.get()
+            try:
+                if text is not None:
+                    self._send(text)
+            finally:
+                self._queue.task_done()
+
+    def _send(self, text: str) -> None:
+        deadline = time.monotonic() + self.patience
+        while True:
+            try:
+                resp = httpx.post(self.url, json={"text": text}, timeout=5)
+                if resp.status_code != 200:
+                    log.warning("slack webhook answered %s: %s", resp.status_code, resp.text[:200])
+                return
+            except httpx.TransportError as exc:
+                if time.monotonic() >= deadline:
+                    log.warning("slack webhook unreachable, message dropped: %s", exc)
+                    return
+                time.sleep(0.5)
 
 
 class Targets:

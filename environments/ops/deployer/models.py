@@ -63,6 +63,9 @@ class DeployerConfig(_Model):
         default_factory=list, description="argv run in a release to check it; [] = none"
     )
     migrate: list[str] = Field(default_factory=list, description="argv; [] = no migrations")
+    migrations_dir: str | None = Field(
+        None, description="the release's Alembic versions directory: at head already -> skip"
+    )
     checks_timeout: float = 180.0
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     slack_webhook_path: str | None = Field(None, description="#deploys incoming webhook path")

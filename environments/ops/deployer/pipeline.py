@@ -25,7 +25,15 @@ from typing import Any
 import httpx
 
 from environments.ops.deployer import analysis
-from environments.ops.deployer.build import BuildError, export_release, git, python_for, resolve
+from environments.ops.deployer.build import (
+    BuildError,
+    export_release,
+    git,
+    migration_heads,
+    python_for,
+    resolve,
+    sqlite_revisions,
+)
 from environments.ops.deployer.checks import run_checks
 from environments.ops.deployer.clients import IngressAdmin, SlackWebhook, Targets
 from environments.ops.deployer.history import History
@@ -385,6 +393,13 @@ class Deployer:
         if not self.cfg.migrate:
             return
         with self._stage(deploy, "migrate") as stage:
+            if self.cfg.migrations_dir:
+                heads = migration_heads(release / self.cfg.migrations_dir)
+                current = sqlite_revisions(self.cfg.database_url)
+                if heads and current == heads:
+                    stage.detail = f"already at head ({', '.join(sorted(heads))})"
+                    self._log(deploy, stage.detail)
+                    return
             argv = [python if a == "{python}" else a for a in self.cfg.migrate]
             env = {"ACME_DATABASE_URL": self.cfg.database_url, "PATH": "/usr/bin:/bin"}
             proc = subprocess.run(
