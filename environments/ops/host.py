@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from environments.logs import log_to_stderr_as_json
 from environments.runs import EnvInfo
+from environments.tools.common.logs import JsonFormatter, log_config
 
 log = logging.getLogger("ops")
 
@@ -105,7 +105,9 @@ def build(args: argparse.Namespace):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    log_to_stderr_as_json("ops")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter("ops"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     deployer, app, ready = build(args)
     initial = deployer.initial()
     if initial.status != "succeeded":
@@ -121,7 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("initial deploy %s succeeded; serving on %s:%s", initial.id, args.host, args.port)
     import uvicorn
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=log_config("ops", "warning"),
+        access_log=False,
+    )
     return 0
 
 

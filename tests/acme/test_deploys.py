@@ -222,13 +222,13 @@ def test_a_commit_missing_its_migration_errors_in_production_and_alerts(run):
 
 def test_a_commit_breaking_a_hot_path_is_rolled_back_and_alerts(run):
     sha = run.commit(
-        "Web: faster product pages",
+        "Web: faster home page",
         {
             "acme/web/views.py": (
-                "async def product_page(request: Request, product_id: int) -> Response:\n",
+                "async def home(request: Request) -> Response:\n",
                 (
-                    "async def product_page(request: Request, product_id: int) -> Response:\n"
-                    '    raise RuntimeError("product page cache not warmed")\n'
+                    "async def home(request: Request) -> Response:\n"
+                    '    raise RuntimeError("home page cache not warmed")\n'
                 ),
             )
         },
@@ -242,8 +242,8 @@ def test_a_commit_breaking_a_hot_path_is_rolled_back_and_alerts(run):
     assert "web: canary analysis failed" in d["error"]
     run.wait_firing("CanaryErrorRatioHigh", started, ',upstream="web"')
     run.wait_message("deploys", rf"Deploy {d['id']} of web .* rolled back")
-    home = httpx.get(run.env.services["ingress"].url + "/products/1", timeout=10)
-    assert home.status_code == 200  # stable serves product pages again
+    home = httpx.get(run.env.services["ingress"].url + "/", timeout=10)
+    assert home.status_code == 200  # stable serves the home page again
 
 
 def test_flag_changes_and_restarts_go_through_the_deployer_audited(run):

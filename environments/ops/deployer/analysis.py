@@ -89,77 +89,79 @@ class Prometheus:
         self._client.close()
 
 
-def ingress_sample(prom: Prometheus, upstream: str, canary: str, window: str) -> Sample:
-    """The canary's and stable's numbers as the ingress saw them (per-instance metrics)."""
-    base = f'upstream="{upstream}"'
-    can = f'{base},exported_instance="{canary}"'
-    sta = f'{base},exported_instance!="{canary}"'
+def _sample(
+    prom: Prometheus,
+    counter: str,
+    failed: str,
+    histogram: str | None,
+    canary: str,
+    stable: str,
+    window: str,
+) -> Sample:
+    """Canary against stable from one request counter (`failed`: the matcher of failures)
+    and, when given, one latency histogram; `canary` and `stable` are label selectors."""
+
+    def increase(sel: str) -> str:
+        return f"sum(increase({counter}{{{sel}}}[{window}]))"
 
     def ratio(sel: str) -> float | None:
+        # `or 0 * ...`: no failure at all is a ratio of 0, not an absent series.
         return prom.scalar(
-            f"sum(increase(ingress_upstream_requests_total{{{sel},{FAILED}}}[{window}]) or "
-            f"0 * sum(increase(ingress_upstream_requests_total{{{sel}}}[{window}])))"
-            f" / sum(increase(ingress_upstream_requests_total{{{sel}}}[{window}]))"
+            f"({increase(f'{sel},{failed}')} or 0 * {increase(sel)}) / {increase(sel)}"
         )
 
     def p95(sel: str) -> float | None:
+        if histogram is None:
+            return None
         return prom.scalar(
-            "histogram_quantile(0.95, sum by (le) (rate("
-            f"ingress_upstream_request_duration_seconds_bucket{{{sel}}}[{window}])))"
+            f"histogram_quantile(0.95, sum by (le) (rate({histogram}{{{sel}}}[{window}])))"
         )
 
     return Sample(
-        requests=prom.scalar(f"sum(increase(ingress_upstream_requests_total{{{can}}}[{window}]))"),
-        error_ratio=ratio(can),
-        p95=p95(can),
-        stable_error_ratio=ratio(sta),
-        stable_p95=p95(sta),
+        requests=prom.scalar(increase(canary)),
+        error_ratio=ratio(canary),
+        p95=p95(canary),
+        stable_error_ratio=ratio(stable),
+        stable_p95=p95(stable),
+    )
+
+
+def ingress_sample(prom: Prometheus, upstream: str, canary: str, window: str) -> Sample:
+    """The canary's and stable's numbers as the ingress saw them (per-instance metrics)."""
+    base = f'upstream="{upstream}"'
+    return _sample(
+        prom,
+        "ingress_upstream_requests_total",
+        FAILED,
+        "ingress_upstream_request_duration_seconds_bucket",
+        f'{base},exported_instance="{canary}"',
+        f'{base},exported_instance!="{canary}"',
+        window,
     )
 
 
 def service_sample(prom: Prometheus, service: str, replica: str, window: str) -> Sample:
     """A replica's own numbers from its http metrics (for services no ingress route fronts)."""
     skip = 'route!~"/metrics|/healthz"'
-    can = f'service="{service}",replica="{replica}",{skip}'
-    sta = f'service="{service}",replica!="{replica}",{skip}'
-
-    def ratio(sel: str) -> float | None:
-        return prom.scalar(
-            f'sum(increase(http_requests_total{{{sel},status=~"5.."}}[{window}]) or '
-            f"0 * sum(increase(http_requests_total{{{sel}}}[{window}])))"
-            f" / sum(increase(http_requests_total{{{sel}}}[{window}]))"
-        )
-
-    def p95(sel: str) -> float | None:
-        return prom.scalar(
-            "histogram_quantile(0.95, sum by (le) (rate("
-            f"http_request_duration_seconds_bucket{{{sel}}}[{window}])))"
-        )
-
-    return Sample(
-        requests=prom.scalar(f"sum(increase(http_requests_total{{{can}}}[{window}]))"),
-        error_ratio=ratio(can),
-        p95=p95(can),
-        stable_error_ratio=ratio(sta),
-        stable_p95=p95(sta),
+    return _sample(
+        prom,
+        "http_requests_total",
+        'status=~"5.."',
+        "http_request_duration_seconds_bucket",
+        f'service="{service}",replica="{replica}",{skip}',
+        f'service="{service}",replica!="{replica}",{skip}',
+        window,
     )
 
 
 def worker_sample(prom: Prometheus, replica: str, window: str) -> Sample:
     """A worker replica's job outcomes: failed and retried jobs count as errors."""
-    can, sta = f'replica="{replica}"', f'replica!="{replica}",job="worker"'
-
-    def ratio(sel: str) -> float | None:
-        return prom.scalar(
-            f'sum(increase(acme_jobs_processed_total{{{sel},outcome!="ok"}}[{window}]) or '
-            f"0 * sum(increase(acme_jobs_processed_total{{{sel}}}[{window}])))"
-            f" / sum(increase(acme_jobs_processed_total{{{sel}}}[{window}]))"
-        )
-
-    return Sample(
-        requests=prom.scalar(f"sum(increase(acme_jobs_processed_total{{{can}}}[{window}]))"),
-        error_ratio=ratio(can),
-        p95=None,
-        stable_error_ratio=ratio(sta),
-        stable_p95=None,
+    return _sample(
+        prom,
+        "acme_jobs_processed_total",
+        'outcome!="ok"',
+        None,
+        f'replica="{replica}"',
+        f'replica!="{replica}",job="worker"',
+        window,
     )

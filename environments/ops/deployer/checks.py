@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from environments.paths import cache_dir
+from environments.runs import write_json_atomic
 
 OUTPUT_TAIL = 60
 
@@ -84,7 +85,5 @@ def run_checks(
         results = list(pool.map(lambda j: _run(j[0], j[1], release, timeout), jobs))
     if all(r.ok for r in results):
         marker.parent.mkdir(parents=True, exist_ok=True)
-        tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"tree": tree, "at": time.time()}))
-        os.replace(tmp, marker)
+        write_json_atomic(marker, {"tree": tree, "at": time.time()})
     return results, False
