@@ -103,11 +103,23 @@ def prepare(ctx: RunContext) -> dict[str, str]:
     }
 
 
+# What the deployer's load tester asks a canary for: the storefront's hot read paths.
+WEB_LOAD_PATHS = ["/", "/products", "/search?q=mug", "/products/1"]
+API_LOAD_PATHS = [
+    "/api/v1/products",
+    "/api/v1/categories",
+    "/api/v1/search?q=mug",
+    "/api/v1/products/1",
+    "/api/v1/store",
+]
+
+
 def write_deployer_config(ctx: RunContext, release: str) -> None:
     """How the deployer rolls out each app service (state/ops/deployer.json).
 
     Smoke checks are only `/healthz`: what a release does wrong under real requests is for the
-    canary analysis to find, with the alert that goes with it, as in production.
+    canary analysis to find, with the alert that goes with it, as in production. The analysis
+    has a load tester on the hot read paths beside live traffic, as Flagger's does.
     """
     canary, recreate = "canary", "recreate"
     services = {
@@ -116,12 +128,14 @@ def write_deployer_config(ctx: RunContext, release: str) -> None:
             route="/api",
             stable_instance="api-1",
             module="acme.api.app",
+            load=API_LOAD_PATHS,
         ),
         "web": ServiceConfig(
             strategy=canary,
             route="/",
             stable_instance="web-1",
             module="acme.web.app",
+            load=WEB_LOAD_PATHS,
         ),
         "worker": ServiceConfig(
             strategy=canary, stable_instance="worker-1", module="acme.worker.app"

@@ -240,6 +240,9 @@ def test_a_commit_breaking_a_hot_path_is_rolled_back_and_alerts(run):
     assert d["status"] == "rolled_back", "\n".join(logs)
     assert run.live_release("web") == before
     assert "web: canary analysis failed" in d["error"]
+    # The load tester reached the canary on the home page, whatever live traffic did.
+    load = [line for line in logs if "load test:" in line]
+    assert load and not load[0].endswith(" 0 failed"), logs
     run.wait_firing("CanaryErrorRatioHigh", started, ',upstream="web"')
     run.wait_message("deploys", rf"Deploy {d['id']} of web .* rolled back")
     home = httpx.get(run.env.services["ingress"].url + "/", timeout=10)

@@ -20,6 +20,7 @@ class IngressAdmin:
     """The ingress's routing table (`GET|PUT /_ingress/upstreams`): weights for canaries."""
 
     def __init__(self, url: str, token: str):
+        self._token = token
         self._client = httpx.Client(
             base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
@@ -39,8 +40,49 @@ class IngressAdmin:
         if resp.is_error:
             raise RuntimeError(f"the ingress refused the new weights: {resp.text[:300]}")
 
+    def load(self, instance: str, paths: list[str], rps: float) -> AnalysisLoad:
+        """A load tester pinned to `instance` through the ingress, to start with `with`."""
+        return AnalysisLoad(self._client.base_url, self._token, instance, paths, rps)
+
     def close(self) -> None:
         self._client.close()
+
+
+class AnalysisLoad:
+    """Flagger's loadtester: steady GETs pinned to one instance through the ingress while a
+    canary is analysed, so the ingress (and Prometheus) see enough of its answers to judge it
+    even when live traffic is light. Failures are what the analysis is for: never raised."""
+
+    def __init__(self, base_url: httpx.URL, token: str, instance: str, paths: list[str], rps: float):
+        self.sent = self.failed = 0
+        self._paths, self._interval = paths, 1.0 / rps if rps > 0 else 0.0
+        self._headers = {"X-Ingress-Instance": instance, "X-Ingress-Token": token}
+        self._base_url = base_url
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"load-{instance}", daemon=True)
+
+    def __enter__(self) -> AnalysisLoad:
+        if self._paths and self._interval:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self._base_url, headers=self._headers, timeout=5) as client:
+            deadline = time.monotonic()
+            while not self._stop.is_set():
+                path = self._paths[self.sent % len(self._paths)]
+                self.sent += 1
+                try:
+                    self.failed += client.get(path).status_code >= 500
+                except httpx.HTTPError:
+                    self.failed += 1
+                deadline += self._interval
+                self._stop.wait(max(0.0, deadline - time.monotonic()))
 
 
 class SlackWebhook:

@@ -31,6 +31,11 @@ class ServiceConfig(_Model):
     stable_instance: str = Field(description="the stable instance's name at the ingress")
     module: str = Field(description="imported by the import check, e.g. acme.api.app")
     smoke: list[str] = Field(default_factory=lambda: ["/healthz"])
+    load: list[str] = Field(
+        default_factory=list,
+        description="paths a load tester GETs on the canary through the ingress while it is "
+        "analysed (Flagger's loadtester), so light live traffic still gives a verdict",
+    )
     metrics: bool = True
 
 
@@ -47,6 +52,7 @@ class AnalysisConfig(_Model):
     latency_factor: float = Field(1.5, ge=1)
     min_window: int = Field(6, ge=2, description="seconds; checks see all since the canary began")
     bake: float = Field(6.0, ge=0, description="seconds a recreated service is watched")
+    load_rps: float = Field(4.0, ge=0, le=50, description="the load tester's rate; 0 = off")
 
 
 class DeployerConfig(_Model):

@@ -479,6 +479,21 @@ class Deployer:
                 raise StageFailed(f"smoke check GET {path} answered {resp.status_code}")
 
     def _analyse(self, deploy: Deploy, service: str, svc: ServiceConfig, canary: str) -> str:
+        if not (svc.route and svc.load and self.cfg.analysis.load_rps):
+            return self._analysis_checks(deploy, service, svc, canary)
+        with self.ingress.load(canary, svc.load, self.cfg.analysis.load_rps) as load:
+            try:
+                return self._analysis_checks(deploy, service, svc, canary)
+            finally:
+                self._log(
+                    deploy,
+                    f"   load test: {load.sent} requests to {canary} over {len(svc.load)} "
+                    f"paths, {load.failed} failed",
+                )
+
+    def _analysis_checks(
+        self, deploy: Deploy, service: str, svc: ServiceConfig, canary: str
+    ) -> str:
         cfg = self.cfg.analysis
         failures = passes = 0
         began = time.monotonic()

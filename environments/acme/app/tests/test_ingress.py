@@ -135,6 +135,28 @@ def test_admin_api_requires_token_and_shifts_traffic() -> None:
         assert client.get("/_ingress/upstreams", headers={"X-Ingress-Token": TOKEN}).status_code == 200
 
 
+def test_a_request_pinned_to_an_instance_needs_the_token_and_goes_there_only() -> None:
+    fake = FakeUpstreams()
+    pin = {"X-Ingress-Instance": "api-canary", "X-Ingress-Token": TOKEN}
+    with make_client(fake) as client:
+        hosts = {client.get("/api/x", headers=pin).json()["host"] for _ in range(20)}
+        assert hosts == {"api-canary.test"}  # weight 1 of 4, yet every pinned request
+        # A bearer token is the app's users' business: it does not pin.
+        user = client.get("/api/x", headers={"X-Ingress-Instance": "api-canary",
+                                             "Authorization": f"Bearer {TOKEN}"})
+        assert user.status_code == 401 and user.json()["error"]["code"] == "unauthorized"
+        wrong = client.get("/api/x", headers={**pin, "X-Ingress-Token": "nope"})
+        assert wrong.status_code == 401
+        unknown = client.get("/api/x", headers={**pin, "X-Ingress-Instance": "api-9"})
+        assert unknown.status_code == 404 and "api-canary" in unknown.json()["error"]["message"]
+    for forwarded in fake.seen:
+        assert "x-ingress-token" not in forwarded.headers
+        assert "x-ingress-instance" not in forwarded.headers
+    with make_client(FakeUpstreams(down={"api-canary.test"})) as client:
+        down = client.get("/api/x", headers=pin)  # no failover to api-1 for a pinned request
+        assert down.status_code == 502 and "api-canary" in down.json()["error"]["message"]
+
+
 def test_admin_disabled_without_token() -> None:
     settings = Settings(ingress_upstreams=json.dumps(UPSTREAMS))
     with TestClient(create_app(settings, transport=httpx.MockTransport(FakeUpstreams()))) as client:

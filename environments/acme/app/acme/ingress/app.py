@@ -37,8 +37,11 @@ HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "trailers", "transfer-encoding", "upgrade",
 })
-# Recomputed for the upstream request (host, length) or set by us (request id).
-NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "x-request-id"}
+# Recomputed for the upstream request (host, length), set by us (request id) or ours alone
+# (the admin token and the instance pin never reach an app).
+PIN_HEADER = "x-ingress-instance"
+TOKEN_HEADER = "x-ingress-token"
+NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "x-request-id", PIN_HEADER, TOKEN_HEADER}
 # The request-id middleware sets x-request-id on the way out.
 NOT_RETURNED = HOP_BY_HOP | {"x-request-id"}
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -76,17 +79,36 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         await state["client"].aclose()
 
     # -- admin --------------------------------------------------------------------
-    def authorized(request: Request) -> Response | None:
+    def check_token(given: str) -> Response | None:
         token = settings.ingress_admin_token
         if not token:
             return _json_error(403, "admin_disabled", "ACME_INGRESS_ADMIN_TOKEN is not configured")
-        given = request.headers.get("x-ingress-token") or ""
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            given = auth[7:].strip()
         if not given or not hmac.compare_digest(given.encode(), token.encode()):
             return _json_error(401, "unauthorized", "missing or invalid ingress admin token")
         return None
+
+    def authorized(request: Request) -> Response | None:
+        given = request.headers.get(TOKEN_HEADER) or ""
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        return check_token(given)
+
+    def pinned_instance(request: Request, route: RouteEntry) -> Instance | Response | None:
+        """The instance named by `x-ingress-instance` (admin token required), like nginx's
+        canary-by-header: how a deployer's load test reaches one canary through the ingress.
+        Only the token header counts: `Authorization` belongs to the app's own users."""
+        name = request.headers.get(PIN_HEADER)
+        if name is None:
+            return None
+        denied = check_token(request.headers.get(TOKEN_HEADER) or "")
+        if denied is not None:
+            return denied
+        for inst in route.instances:
+            if inst.name == name:
+                return inst
+        known = ", ".join(i.name for i in route.instances)
+        return _json_error(404, "no_instance", f"{route.prefix} has no instance {name!r} ({known})")
 
     async def upstreams_admin(request: Request) -> Response:
         denied = authorized(request)
@@ -140,8 +162,11 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         rid = request.scope.get("state", {}).get("request_id", "")
         headers = forward_headers(request, rid)
         client = state["client"]
+        pinned = pinned_instance(request, route)
+        if isinstance(pinned, Response):
+            return pinned
         tried: set[str] = set()
-        while (inst := table.choose(route, tried)) is not None:
+        while (inst := pinned or table.choose(route, tried)) is not None:
             tried.add(inst.name)
             url = inst.url + path + (f"?{request.url.query}" if request.url.query else "")
             started = time.perf_counter()
@@ -153,6 +178,8 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                 table.mark_down(route, inst)
                 record(route, inst, "connect_error", started)
                 log.warning("upstream connect failed", extra={"instance": inst.name, "error": str(exc)})
+                if pinned is not None:
+                    break  # a pinned request is for that instance only
                 continue
             except httpx.TimeoutException:
                 record(route, inst, "timeout", started)
@@ -163,7 +190,8 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
                 return _json_error(502, "bad_gateway", f"{route.upstream} failed: {type(exc).__name__}")
             table.mark_up(route, inst)
             return stream_response(resp, route, inst, started)
-        return _json_error(502, "bad_gateway", f"no {route.upstream} instance is reachable")
+        what = f"instance {pinned.name}" if pinned else f"{route.upstream} instance"
+        return _json_error(502, "bad_gateway", f"no {what} is reachable")
 
     def stream_response(resp: httpx.Response, route: RouteEntry, inst: Instance, started: float) -> Response:
         async def body() -> AsyncIterator[bytes]:
