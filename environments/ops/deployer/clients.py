@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -53,7 +54,9 @@ class AnalysisLoad:
     canary is analysed, so the ingress (and Prometheus) see enough of its answers to judge it
     even when live traffic is light. Failures are what the analysis is for: never raised."""
 
-    def __init__(self, base_url: httpx.URL, token: str, instance: str, paths: list[str], rps: float):
+    def __init__(
+        self, base_url: httpx.URL, token: str, instance: str, paths: list[str], rps: float
+    ):
         self.sent = self.failed = 0
         self._paths, self._interval = paths, 1.0 / rps if rps > 0 else 0.0
         self._headers = {"X-Ingress-Instance": instance, "X-Ingress-Token": token}
@@ -61,7 +64,7 @@ class AnalysisLoad:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"load-{instance}", daemon=True)
 
-    def __enter__(self) -> AnalysisLoad:
+    def __enter__(self) -> Self:
         if self._paths and self._interval:
             self._thread.start()
         return self
