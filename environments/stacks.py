@@ -150,11 +150,14 @@ def ops_stack() -> StackSpec:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What an environment may use to shape a run: its directory and its seed."""
+    """What an environment may use to shape a run: its directory, its seed and the options a
+    task asks for (e.g. `traffic_shape`, `traffic_users`); an environment ignores options it
+    does not know."""
 
     paths: RunPaths
     seed: int = 0
     task: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

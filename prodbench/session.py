@@ -57,6 +57,7 @@ def prepare_run(
     run_id: str | None = None,
     startup_timeout: float = 60.0,
     keep_on_failure: bool = False,
+    options: dict[str, str] | None = None,
 ) -> RunPaths:
     """Create the run directory, let the environment prepare it, and write the run request.
 
@@ -70,7 +71,7 @@ def prepare_run(
     paths = RunPaths(runs_dir / run_id)
     if paths.request.exists():
         raise StackError(f"run {run_id!r} already exists in {runs_dir}; choose another --run-id")
-    ctx = RunContext(paths, seed=seed, task=task)
+    ctx = RunContext(paths, seed=seed, task=task, options=dict(options or {}))
     stack = env_def.stack(ctx)
     problems = missing_executables(stack, {"python": sys.executable})
     if problems:

@@ -11,7 +11,7 @@ supervisor has planned them, so the gateway itself writes the run's mcp.json whe
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -67,8 +67,12 @@ INGRESS_UPSTREAMS = (
 
 
 def _run_secret(ctx: RunContext, purpose: str) -> str:
-    """Per-run secrets derived from the run id: stable for a run, different between runs."""
-    return hashlib.sha256(f"{ctx.paths.run_id}:{ctx.seed}:{purpose}".encode()).hexdigest()[:32]
+    """A fresh random secret per run and purpose, kept in the run request for the run's life.
+
+    Never derived from the run id or seed: prodbench's source is public, so a derived admin
+    token would be one an agent could compute. Secrets shape no data, so determinism holds.
+    """
+    return secrets.token_hex(16)
 
 
 def prepare(ctx: RunContext) -> dict[str, str]:
@@ -442,7 +446,10 @@ def acme_stack(ctx: RunContext) -> StackSpec:
         tools_service(),
         mcp_service(),
         alertmanager_service(ALERTMANAGER_CONFIG),
-        traffic_service(),
+        traffic_service(
+            users=int(ctx.options.get("traffic_users", 3)),
+            shape=ctx.options.get("traffic_shape", "steady"),
+        ),
         prometheus_service(
             scrape={"traffic": "traffic"},
             drop_metrics="traffic_hostile_.*",
