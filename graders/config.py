@@ -84,7 +84,10 @@ class DeployGrading(_Model):
     )
     order: list[DeployOrder] = Field(default_factory=list)
     failed_deploy_penalty: float = Field(
-        0.25, ge=0, le=1, description="deducted per failed or rolled-back agent deploy"
+        0.25,
+        ge=0,
+        le=1,
+        description="per failed or rolled-back agent deploy; D is scaled by (1 - the deductions)",
     )
     migrations_at_head: bool = Field(True, description="the database is at the live code's head")
 
@@ -100,7 +103,10 @@ class AlertGrading(_Model):
         description="alerts that must no longer fire at grading time (the incident is over)",
     )
     unexpected_penalty: float = Field(
-        0.5, ge=0, le=1, description="deducted from D when any other alert fired"
+        0.5,
+        ge=0,
+        le=1,
+        description="when any other alert fired; D is scaled by (1 - the deductions)",
     )
 
 

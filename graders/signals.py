@@ -553,6 +553,9 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+POLLING_TOOLS = frozenset({"deploy_status", "deploy_logs", "list_alerts", "get_alerts"})
+
+
 def summarize_calls(path: Path | None) -> CallsSummary:
     """Read `calls.jsonl` (see mcp_servers/calllog.py) into a `CallsSummary`.
 
@@ -602,7 +605,9 @@ def summarize_calls(path: Path | None) -> CallsSummary:
     if len(lines) > FIRST_CALLS:
         summary.last_calls = lines[max(FIRST_CALLS, len(lines) - LAST_CALLS) :]
     for (server, tool, canon), outcomes in groups.items():
-        if len(outcomes) < REPEAT_THRESHOLD:
+        # Following a deploy or an alert is polling, not a loop: repeats of status reads that
+        # all succeeded are not redundant.
+        if len(outcomes) < REPEAT_THRESHOLD or (tool in POLLING_TOOLS and not any(outcomes)):
             continue
         failed = sum(outcomes)
         summary.repeated.append(

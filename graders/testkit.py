@@ -1,0 +1,149 @@
+"""Fixtures for hidden feature tests: the pytest plugin the feature grader loads (`-p graders.testkit`).
+
+Hidden tests (`tasks/<id>/tests/test_*.py`) check the agent's work against production and the
+deployed code. They run in a grader-only process with these fixtures at hand, nothing to import:
+
+| fixture | what it is |
+|---|---|
+| `acme` | `httpx.Client` on the ingress (`ACME_URL`), anonymous, `follow_redirects=False` |
+| `admin_client` | the same, logged in as the store admin (`admin@acme.test`) with a bearer token |
+| `customer_client` | the same, logged in as the first seeded customer (lowest id); `customer_email` names it |
+| `workspace` | `Path` of the deployed commit's files (a `git archive` export, not the agent's checkout) |
+| `prometheus` | `prometheus(query) -> list[dict]`: an instant PromQL query's `data.result` |
+| `tool_state` | `tool_state(tool) -> dict`: a team tool's whole state (slack, linear, notion, sentry, statuspage) |
+| `ops` | `httpx.Client` on the ops service (deployer, flags, faults) with the ops admin token |
+| `run_view` | `graders.runview.RunView` of the run, for anything else (task state, tool admin clients) |
+
+```python
+def test_discount_applies_at_checkout(customer_client, admin_client):
+    resp = customer_client.post("/api/v1/cart/items", json={"product_id": 7, "quantity": 1})
+    assert resp.status_code == 201
+```
+
+Clients are function-scoped (a test's cookies never leak into another's); logins are made once
+per session. The store is live: traffic buys, stock moves, so assert on what your test did, not
+on global counts. The smoke journeys use the second seeded customer and traffic the last ones,
+so `customer_client`'s cart is the tests' own. Every value comes from `PRODBENCH_*` variables
+and `ACME_URL`, which the feature grader sets and the agent never sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from graders.runview import RunView
+from graders.smoke import ADMIN, CUSTOMER_PASSWORD, api_login, seeded_customers
+
+TIMEOUT = 15.0
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise pytest.UsageError(f"{name} is not set: hidden tests run under the feature grader")
+    return value
+
+
+def _client(base_url: str, headers: dict[str, str] | None = None) -> httpx.Client:
+    return httpx.Client(
+        base_url=base_url,
+        headers=headers or {},
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def acme_url() -> str:
+    """The ingress of the run: where users reach the store."""
+    return _env("ACME_URL").rstrip("/")
+
+
+@pytest.fixture
+def acme(acme_url: str) -> Iterator[httpx.Client]:
+    with _client(acme_url) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def _admin_auth(acme_url: str) -> dict[str, str]:
+    with _client(acme_url) as client:
+        return api_login(client, *ADMIN)
+
+
+@pytest.fixture
+def admin_client(acme_url: str, _admin_auth: dict[str, str]) -> Iterator[httpx.Client]:
+    with _client(acme_url, _admin_auth) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def customer_email(acme_url: str) -> str:
+    """The first seeded customer's email (the lowest user id that is not the admin)."""
+    with _client(acme_url) as client:
+        return seeded_customers(client, count=1)[0]
+
+
+@pytest.fixture(scope="session")
+def _customer_auth(acme_url: str, customer_email: str) -> dict[str, str]:
+    with _client(acme_url) as client:
+        return api_login(client, customer_email, CUSTOMER_PASSWORD)
+
+
+@pytest.fixture
+def customer_client(acme_url: str, _customer_auth: dict[str, str]) -> Iterator[httpx.Client]:
+    with _client(acme_url, _customer_auth) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def workspace() -> Path:
+    return Path(_env("PRODBENCH_WORKSPACE"))
+
+
+@pytest.fixture(scope="session")
+def run_view() -> RunView:
+    return RunView(Path(_env("PRODBENCH_RUN_DIR")))
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> Callable[[str], list[dict[str, Any]]]:
+    base = _env("PRODBENCH_PROMETHEUS_URL").rstrip("/")
+
+    def query(promql: str) -> list[dict[str, Any]]:
+        resp = httpx.get(f"{base}/api/v1/query", params={"query": promql}, timeout=TIMEOUT)
+        resp.raise_for_status()
+        return resp.json()["data"]["result"]
+
+    return query
+
+
+@pytest.fixture(scope="session")
+def tool_state() -> Callable[[str], dict[str, Any]]:
+    urls: dict[str, str] = json.loads(_env("PRODBENCH_TOOL_URLS"))
+    token = _env("PRODBENCH_ADMIN_TOKEN")
+
+    def export(tool: str) -> dict[str, Any]:
+        if tool not in urls:
+            raise KeyError(f"no tool {tool!r}; the run has {', '.join(sorted(urls))}")
+        headers = {"Authorization": f"Bearer {token}"}
+        resp = httpx.get(f"{urls[tool]}/_admin/export", headers=headers, timeout=TIMEOUT)
+        resp.raise_for_status()
+        return resp.json()["state"]
+
+    return export
+
+
+@pytest.fixture
+def ops() -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {_env('PRODBENCH_OPS_TOKEN')}"}
+    with _client(_env("PRODBENCH_OPS_URL"), headers) as client:
+        yield client
