@@ -99,8 +99,19 @@ def up(
             help=f"A built-in stack ({', '.join(builtin_names())}) or a stack file.",
         ),
     ] = DEFAULT_STACK,
-    seed: Annotated[int, typer.Option(help="Seed for every random choice of the run.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed for every random choice of the run [default: the task's, or 0]."),
+    ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run yourself.")] = None,
+    task_id: Annotated[
+        str | None,
+        typer.Option(
+            "--task",
+            help="Set the run up for a task (its commits, deploys, fixtures, faults); "
+            "grade it later with `prodbench grade`.",
+        ),
+    ] = None,
     runs_dir: RunsDir = None,
     foreground: Annotated[
         bool, typer.Option("--foreground", "-f", help="Stay attached; Ctrl-C tears the run down.")
@@ -120,14 +131,23 @@ def up(
     """
     from prodbench.session import prepare_run, run_foreground, start_run
 
+    task = _load_task(task_id) if task_id else None
+    options: dict[str, str] = {}
+    if task is not None:
+        traffic = task.spec.setup.traffic
+        options = {"traffic_shape": traffic.shape, "traffic_users": str(traffic.users)}
+        if foreground:
+            _fail("--task and --foreground do not go together yet", "run `up --task` detached")
     try:
         paths = prepare_run(
             _resolve_stack(stack),
             _runs_dir(runs_dir),
-            seed=seed,
+            seed=seed if seed is not None else (task.spec.seed if task else 0),
+            task=task_id,
             run_id=run_id,
             startup_timeout=timeout,
             keep_on_failure=keep_on_failure,
+            options=options,
         )
     except StackError as exc:
         _fail(str(exc), "`prodbench stack validate FILE` checks a stack without starting it")
@@ -142,9 +162,38 @@ def up(
         err.print(f"run {paths.run_id} stopped")
         raise typer.Exit(code)
     result = start_run(paths)
+    if result.status == "healthy" and task is not None:
+        _set_up_task(task, paths)
     _print_up(result, as_json, foreground=False)
     if result.status != "healthy":
         raise typer.Exit(1)
+
+
+def _load_task(task_id: str):
+    from prodbench.tasks.loader import TaskError, select
+
+    try:
+        (task,) = select(task_id)
+    except (TaskError, ValueError) as exc:
+        _fail(str(exc), "`prodbench tasks list` shows the tasks")
+        raise
+    return task
+
+
+def _set_up_task(task, paths: RunPaths) -> None:
+    """Apply the task's setup; on failure the run is brought down, since it is not the task's."""
+    from graders.runview import RunView
+    from prodbench.session import stop_run
+    from prodbench.tasks.setup import TaskSetupError, apply_setup
+
+    try:
+        apply_setup(task, RunView(paths.root), log=lambda m: err.print(m, markup=False))
+    except TaskSetupError as exc:
+        stop_run(RunHandle(paths))
+        _fail(f"setting up task {task.id} failed: {exc}", f"the run's logs: {paths.root}/logs")
+    prompt = paths.root / "prompt.md"
+    prompt.write_text(task.spec.prompt.rstrip() + "\n")
+    err.print(f"task {task.id}: ready; the agent's prompt is {prompt}", markup=False)
 
 
 def _print_up(result, as_json: bool, foreground: bool) -> None:
@@ -592,6 +641,17 @@ def stack_show(
         highlight=False,
         markup=False,
     )
+
+
+def _register_suite_commands() -> None:
+    from prodbench import cli_suite
+
+    app.add_typer(cli_suite.tasks_app, name="tasks")
+    app.command("run")(cli_suite.run)
+    app.command("grade")(cli_suite.grade)
+
+
+_register_suite_commands()
 
 
 def main() -> None:
