@@ -8,10 +8,10 @@ PY := $(VENV)/bin/python
 install:
 	@scripts/install.sh
 
-## Install everything, bring a seeded run up on the embedded runtime, show it healthy, stop it.
+## Install everything, then one oracle trial on one task: up, setup, the oracle, grade, down; prints its score.
 demo: install
 	@$(PB) doctor
-	@$(PB) up --run-id demo-$$(date +%Y%m%d-%H%M%S) && $(PB) status && $(PB) down
+	@$(PB) run --agent oracle --tasks payments-retry-backoff --out results/demo
 
 ## Install everything and run the whole test suite.
 test: install

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from environments.binaries import find_binary
+from environments.history import WorkspaceCommit
 from environments.runs import RunPaths
 from environments.stack import HealthCheck, PortSpec, RestartPolicy, Role, ServiceSpec, StackSpec
 
@@ -158,6 +159,7 @@ class RunContext:
     seed: int = 0
     task: str | None = None
     options: dict[str, str] = field(default_factory=dict)
+    commits: tuple[WorkspaceCommit, ...] = ()  # the task's recent history, live from the start
 
 
 @dataclass(frozen=True)

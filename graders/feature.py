@@ -23,9 +23,9 @@ minus the failing groups' penalties, at least 0). `scoring.dimension_score` coun
 check as one more weighted item, so its weight is chosen here to give exactly that deduction,
 and a passing one has weight 0 (shown, not counted: it must not dilute failed tests).
 
-The monorepo suite takes ~45 s in full, so each test file's result is cached under
-`<work_dir>/../.cache/monorepo-tests`, keyed by the hash of everything it can execute: the file,
-its conftests, the monorepo modules it imports (statically, through the fixtures it uses), and
+The monorepo suite takes ~45 s in full, so each test file's result is cached in the machine's
+cache (`cache_dir()/monorepo-tests`, shared by every trial), keyed by the hash of everything it
+can execute: the file, its conftests, the monorepo modules it imports (statically, through the fixtures it uses), and
 every file that is not such a module (templates, migrations, config). A change reruns only the
 files whose inputs changed, in parallel shards; only passes are cached.
 """
@@ -48,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from environments.paths import cache_dir
 from environments.runs import write_json_atomic
 from graders.config import FeatureGrading, RegressionGrading
 from graders.models import Check
@@ -748,7 +749,7 @@ def grade_feature(
                 export,
                 regression.monorepo_tests,
                 _python(view),
-                work_dir.parent / ".cache" / "monorepo-tests",
+                cache_dir() / "monorepo-tests",
                 grading.timeout,
             )
             if regression.monorepo

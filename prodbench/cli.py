@@ -132,10 +132,11 @@ def up(
     from prodbench.session import prepare_run, run_foreground, start_run
 
     task = _load_task(task_id) if task_id else None
-    options: dict[str, str] = {}
+    from_task: dict = {}
     if task is not None:
-        traffic = task.spec.setup.traffic
-        options = {"traffic_shape": traffic.shape, "traffic_users": str(traffic.users)}
+        from prodbench.tasks.setup import run_options
+
+        from_task = run_options(task)
         if foreground:
             _fail("--task and --foreground do not go together yet", "run `up --task` detached")
     try:
@@ -147,7 +148,7 @@ def up(
             run_id=run_id,
             startup_timeout=timeout,
             keep_on_failure=keep_on_failure,
-            options=options,
+            **from_task,
         )
     except StackError as exc:
         _fail(str(exc), "`prodbench stack validate FILE` checks a stack without starting it")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from environments.history import WorkspaceCommit
 from environments.logs import tail_lines
 from environments.runs import (
     EnvInfo,
@@ -58,6 +59,7 @@ def prepare_run(
     startup_timeout: float = 60.0,
     keep_on_failure: bool = False,
     options: dict[str, str] | None = None,
+    commits: tuple[WorkspaceCommit, ...] = (),
 ) -> RunPaths:
     """Create the run directory, let the environment prepare it, and write the run request.
 
@@ -71,7 +73,9 @@ def prepare_run(
     paths = RunPaths(runs_dir / run_id)
     if paths.request.exists():
         raise StackError(f"run {run_id!r} already exists in {runs_dir}; choose another --run-id")
-    ctx = RunContext(paths, seed=seed, task=task, options=dict(options or {}))
+    ctx = RunContext(
+        paths, seed=seed, task=task, options=dict(options or {}), commits=tuple(commits)
+    )
     stack = env_def.stack(ctx)
     problems = missing_executables(stack, {"python": sys.executable})
     if problems:

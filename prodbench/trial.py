@@ -21,6 +21,7 @@ from pathlib import Path
 
 from environments.acme.environment import ACME
 from environments.runs import RunHandle, write_json_atomic
+from environments.stack import StackError
 from graders.grade import GradingInfraError, grade_trial
 from graders.models import TrialResult
 from graders.quality import JudgeConfig
@@ -28,7 +29,7 @@ from graders.runview import RunView
 from prodbench.agents.base import Agent, AgentContext, AgentError
 from prodbench.session import prepare_run, start_run, stop_run
 from prodbench.tasks.loader import Task
-from prodbench.tasks.setup import TaskSetupError, apply_setup
+from prodbench.tasks.setup import TaskSetupError, apply_setup, run_options
 
 RESULT = "result.json"
 Log = Callable[[str], None]
@@ -143,15 +144,17 @@ def run_trial(
 
 
 def _up(task: Task, seed: int, runs_dir: Path, name: str) -> RunHandle:
-    traffic = task.spec.setup.traffic
-    paths = prepare_run(
-        ACME,
-        runs_dir,
-        seed=seed,
-        task=task.id,
-        run_id=f"{name}-{int(time.time() * 1000) % 10**8}",
-        options={"traffic_shape": traffic.shape, "traffic_users": str(traffic.users)},
-    )
+    try:
+        paths = prepare_run(
+            ACME,
+            runs_dir,
+            seed=seed,
+            task=task.id,
+            run_id=f"{name}-{int(time.time() * 1000) % 10**8}",
+            **run_options(task),
+        )
+    except StackError as exc:
+        raise InfraError(f"the run could not be prepared: {exc}") from exc
     result = start_run(paths)
     handle = RunHandle(paths)
     if result.status != "healthy":

@@ -22,13 +22,15 @@ COMMANDS = ["up", "down", "status", "logs", "ls", "doctor"]
 
 
 def cli(
-    *args: str, runs_dir: Path | None = None, check: bool = False
+    *args: str, runs_dir: Path | None = None, check: bool = False, timeout: float = 60
 ) -> subprocess.CompletedProcess:
     argv = [*PRODBENCH, *args]
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     if runs_dir is not None:
         env["PRODBENCH_RUNS_DIR"] = str(runs_dir)
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc

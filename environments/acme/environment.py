@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from environments.acme.ops.rules import render_rules
+from environments.history import apply_commits
 from environments.ops.deployer.build import export_release
 from environments.ops.deployer.models import DeployerConfig, ServiceConfig
 from environments.runs import write_json_atomic
@@ -79,13 +80,15 @@ def prepare(ctx: RunContext) -> dict[str, str]:
     from environments.acme.workspace import build_workspace  # costly import: only when used
 
     info = build_workspace(APP_DIR, ctx.paths.workspace, seed=ctx.seed)
+    # A task's recent history goes in before the first release, so production starts with it.
+    head = (apply_commits(ctx.paths.workspace, ctx.commits) or [info.head])[-1]
     # The agent commits as itself (the identity its Slack user has), whatever the machine's.
     for key, value in (("user.name", "Acme Agent"), ("user.email", "agent@acme.test")):
         subprocess.run(["git", "-C", str(ctx.paths.workspace), "config", key, value], check=True)
-    export_release(ctx.paths.workspace, info.head, ctx.paths.releases / info.head)
-    write_deployer_config(ctx, info.head)
+    export_release(ctx.paths.workspace, head, ctx.paths.releases / head)
+    write_deployer_config(ctx, head)
     tree = subprocess.run(
-        ["git", "-C", str(ctx.paths.workspace), "rev-parse", f"{info.head}^{{tree}}"],
+        ["git", "-C", str(ctx.paths.workspace), "rev-parse", f"{head}^{{tree}}"],
         capture_output=True,
         text=True,
         check=True,
@@ -95,7 +98,7 @@ def prepare(ctx: RunContext) -> dict[str, str]:
     ops_agent_token = _run_secret(ctx, "ops-agent")
     write_agent_credentials(ctx, ops_agent_token)
     return {
-        "release": info.head,
+        "release": head,
         "release_tree": tree,
         "python": sys.executable,
         "agent_ops_key": ops_agent_token,  # the agent's own credential, not a secret from it

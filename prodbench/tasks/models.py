@@ -46,11 +46,14 @@ class TrafficSetup(_Model):
 
 
 class TaskSetup(_Model):
-    """Applied in this order once the run is healthy: commits, deploy, fixtures, flags, faults."""
+    """`commits` go into the workspace before the run starts (production's first release has
+    them); the rest is applied once it is healthy: deploy, fixtures, flags, faults, alerts."""
 
     commits: list[SetupCommit] = Field(default_factory=list)
     deploy: list[Service] = Field(
-        default_factory=list, description="deployed (as prodbench) after the commits"
+        default_factory=list,
+        description="redeployed through the deployer (as prodbench) once the run is up; the "
+        "commits are live from the start without it",
     )
     fixtures: dict[Tool, str] = Field(
         default_factory=dict, description="tool -> fixture file, applied on top of the seed"

@@ -1,8 +1,10 @@
 """Put a healthy run into the state a task starts from, then hand it to the agent.
 
-In order: the setup commits (the company's recent history, with fixed dates so the same task
-gives the same shas), their deploy through the deployer as prodbench, the tools' fixtures, the
-flags, the faults, and the alerts the incident must show before the agent looks. Everything
+The setup commits (the company's recent history) are not applied here: they go into the
+workspace before the run starts (`run_options`), so the first production release has them.
+Here, in order: a deploy through the deployer as prodbench (only when the task asks for one),
+the tools' fixtures, the flags, the faults, and the alerts the incident must show before the
+agent looks. Everything
 goes through the run's own APIs with grader-only tokens; the agent sees only the result.
 
 A failure here is never the agent's: it raises `TaskSetupError`, which the runner records as
@@ -11,7 +13,6 @@ an infra error (or, for `prodbench tasks validate`, as a broken task).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from environments.history import WorkspaceCommit
 from graders.runview import RunView, TaskState
 from prodbench.tasks.loader import Task
 
@@ -32,9 +34,8 @@ class TaskSetupError(RuntimeError):
 
 def apply_setup(task: Task, view: RunView, *, log: Log = lambda _msg: None) -> TaskState:
     setup = task.spec.setup
-    commits = [_commit(task, view.workspace, i) for i in range(len(setup.commits))]
-    if commits:
-        log(f"setup: {len(commits)} commit(s), HEAD {commits[-1][:12]}")
+    count = len(setup.commits)
+    commits = _git(view.workspace, "log", f"-{count}", "--format=%H").split()[::-1] if count else []
     deploys: list[str] = []
     with view.ops() as ops:
         if setup.deploy:
@@ -65,44 +66,27 @@ def apply_setup(task: Task, view: RunView, *, log: Log = lambda _msg: None) -> T
     return state
 
 
-def _git(workspace: Path, *args: str, env: dict[str, str] | None = None) -> str:
+def _git(workspace: Path, *args: str) -> str:
     proc = subprocess.run(
-        ["git", *args], cwd=workspace, capture_output=True, text=True, env=env, check=False
+        ["git", *args], cwd=workspace, capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         raise TaskSetupError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout.strip()
 
 
-def _commit(task: Task, workspace: Path, index: int) -> str:
-    """One setup commit, dated an hour after its parent so its sha is the same every run."""
-    commit = task.spec.setup.commits[index]
-    patch = task.file(commit.patch)
-    proc = subprocess.run(
-        ["git", "apply", "--index", "--whitespace=nowarn", str(patch)],
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise TaskSetupError(
-            f"task {task.id}: {commit.patch} does not apply to the workspace: {proc.stderr.strip()}"
-        )
-    parent = int(_git(workspace, "log", "-1", "--format=%ct"))
-    name, email = commit.author[:-1].split(" <")
-    when = f"{parent + 3600} +0000"
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": name,
-        "GIT_COMMITTER_EMAIL": email,
-        "GIT_AUTHOR_DATE": when,
-        "GIT_COMMITTER_DATE": when,
+def run_options(task: Task) -> dict:
+    """What `prepare_run` takes from a task: its traffic and its recent history."""
+    setup = task.spec.setup
+    return {
+        "options": {
+            "traffic_shape": setup.traffic.shape,
+            "traffic_users": str(setup.traffic.users),
+        },
+        "commits": tuple(
+            WorkspaceCommit(c.message, task.file(c.patch), c.author) for c in setup.commits
+        ),
     }
-    _git(workspace, "commit", "-q", "--no-verify", "-m", commit.message, env=env)
-    return _git(workspace, "rev-parse", "HEAD")
 
 
 def _ok(resp: httpx.Response, what: str) -> dict:

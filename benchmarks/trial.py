@@ -1,0 +1,92 @@
+"""Step 6/7's figures: what a trial costs besides the agent, and how long grading takes.
+
+For one task (default: payments-retry-backoff): up -> setup -> the oracle -> grading, timed
+phase by phase; then the same finished run graded --regrades more times (the monorepo
+suite's per-file cache warm, as for a second agent on the same task). Prints the per-trial
+overhead (everything but the agent's own time) and each grading's duration with its parts.
+
+    .venv/bin/python benchmarks/trial.py [--task ID] [--regrades 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def main() -> None:
+    from environments.acme.environment import ACME
+    from environments.runs import RunHandle
+    from graders.grade import grade_trial
+    from graders.runview import RunView
+    from prodbench.agents.oracle import OracleAgent
+    from prodbench.session import prepare_run, start_run, stop_run
+    from prodbench.tasks.loader import select
+    from prodbench.tasks.setup import apply_setup, run_options
+    from prodbench.trial import _context
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="payments-retry-backoff")
+    parser.add_argument("--regrades", type=int, default=2)
+    args = parser.parse_args()
+    (task,) = select(args.task)
+    scratch = Path(tempfile.mkdtemp(prefix="pb-bench-trial-"))
+    times: dict[str, float] = {}
+
+    def timed(name: str, fn):
+        started = time.monotonic()
+        value = fn()
+        times[name] = time.monotonic() - started
+        return value
+
+    paths = timed(
+        "prepare",
+        lambda: prepare_run(ACME, scratch / "runs", seed=task.spec.seed, **run_options(task)),
+    )
+    handle = RunHandle(paths)
+    try:
+        result = timed("up", lambda: start_run(paths))
+        assert result.status == "healthy", result.error
+        view = RunView(paths.root)
+        timed("setup", lambda: apply_setup(task, view))
+        outcome = timed(
+            "agent", lambda: OracleAgent(task.dir).run(_context(task, view, scratch / "agent"))
+        )
+        assert outcome.status == "completed", outcome.message
+        grades = []
+        for i in range(1 + args.regrades):
+            graded = timed(
+                f"grade {i + 1}",
+                lambda i=i: grade_trial(
+                    task.spec, task.tests_dir, view, agent="oracle", work_dir=scratch / "grading"
+                ),
+            )
+            grades.append(graded)
+    finally:
+        times["down"] = _time(lambda: stop_run(handle))
+        shutil.rmtree(scratch, ignore_errors=True)
+    overhead = sum(v for k, v in times.items() if k in ("prepare", "up", "setup", "down"))
+    overhead += times["grade 1"]
+    print(f"task {task.id}: oracle composite {grades[0].composite:.1f}")
+    for name, seconds in times.items():
+        print(f"  {name:10} {seconds:6.1f} s")
+    print(f"per-trial overhead (all but the agent, first grading): {overhead:.1f} s")
+    for i, graded in enumerate(grades):
+        print(f"grading {i + 1}: {times[f'grade {i + 1}']:.1f} s ({len(graded.checks)} checks)")
+
+
+def _time(fn) -> float:
+    started = time.monotonic()
+    fn()
+    return time.monotonic() - started
+
+
+if __name__ == "__main__":
+    main()

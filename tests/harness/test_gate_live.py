@@ -1,0 +1,41 @@
+"""The validation gate on a real task, end to end through the CLI: the oracle passes (through git,
+the MCP gateway and the deployer), doing nothing fails, both trials keep their evidence, and one
+report shows both agents; running the gate again resumes instead of redoing finished trials."""
+
+from __future__ import annotations
+
+import json
+
+from tests.test_cli import cli
+
+TASK = "payments-retry-backoff"
+
+
+def test_gate_on_a_real_task(tmp_path):
+    out = tmp_path / "gate"
+    args = ["tasks", "validate", TASK, "--out", str(out), "--runs-dir", str(tmp_path / "runs")]
+    gate = cli(*args, timeout=1500)
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert "1/1 valid" in gate.stdout
+
+    oracle = json.loads((out / "oracle" / TASK / "run-0" / "result.json").read_text())
+    noop = json.loads((out / "noop" / TASK / "run-0" / "result.json").read_text())
+    assert oracle["passed"] and oracle["composite"] >= 95, oracle
+    assert not noop["passed"] and noop["composite"] <= 30, noop
+    failing = {c["name"] for c in noop["checks"] if c["score"] < 1 and not c["penalty"]}
+    assert "test_production.py::test_checkouts_survive_processor_blips" in failing
+    trial = out / "oracle" / TASK / "run-0"
+    assert "_with_retry" in (trial / "diff.patch").read_text()
+    calls = [json.loads(line) for line in (trial / "calls.jsonl").read_text().splitlines()]
+    assert {"deploy", "linear", "slack"} <= {c.get("server") for c in calls}
+    assert (trial / "agent" / "trajectory.jsonl").exists() and (trial / "logs").is_dir()
+    assert not list((tmp_path / "runs").glob(f"{TASK}-*"))  # runs are brought down and removed
+
+    report = cli("report", str(out), "--out", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    board = json.loads((tmp_path / "report" / "report.json").read_text())
+    text = json.dumps(board)
+    assert '"oracle"' in text and '"noop"' in text
+
+    again = cli(*args, timeout=300)  # finished trials are kept, not run again
+    assert again.returncode == 0 and "1/1 valid" in again.stdout
