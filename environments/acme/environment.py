@@ -185,10 +185,7 @@ def agent_tokens() -> dict[str, str]:
     Only what the agent itself is given (its bot or integration token, its API key); the
     tools' admin token is a per-run secret of the environment and never among these.
     """
-    import yaml
-
-    def fixture(tool: str) -> dict:
-        return yaml.safe_load((TOOL_FIXTURES / f"{tool}.yaml").read_text())
+    fixture = _fixture
 
     def token_of(entries: list[dict], user: str, key: str = "token") -> str:
         found = [e[key] for e in entries if e.get("user") == user]
@@ -217,11 +214,17 @@ def write_agent_credentials(ctx: RunContext, ops_token: str) -> None:
     AgentCredentials(tokens=tokens).write(ctx.paths.root / CREDENTIALS_FILE)
 
 
-def sentry_dsns() -> dict[str, str]:
-    """Each app service's DSN template, from the Sentry fixture (project `acme-<service>`)."""
+def _fixture(tool: str) -> dict:
+    """A tool's fixture, parsed with libyaml when it is there (10x faster: on `up`'s path)."""
     import yaml
 
-    doc = yaml.safe_load((TOOL_FIXTURES / "sentry.yaml").read_text())
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load((TOOL_FIXTURES / f"{tool}.yaml").read_text(), Loader=loader)
+
+
+def sentry_dsns() -> dict[str, str]:
+    """Each app service's DSN template, from the Sentry fixture (project `acme-<service>`)."""
+    doc = _fixture("sentry")
     dsns = {}
     for project in doc["projects"]:
         service = project["slug"].removeprefix("acme-")

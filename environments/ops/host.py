@@ -12,16 +12,13 @@ INGRESS_ADMIN_TOKEN, TRAFFIC_ADMIN_TOKEN, and the runtime's PRODBENCH_RUNTIME_UR
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from environments.runs import EnvInfo
 from environments.tools.common.logs import JsonFormatter, log_config
@@ -45,22 +42,20 @@ def _required(name: str) -> str:
     return value
 
 
-def build(args: argparse.Namespace):
-    """The deployer and the app serving it, log search and faults, wired to this run."""
+def build_deployer(args: argparse.Namespace):
+    """The deployer wired to this run: all the initial deploy needs, imported before it runs."""
     from environments.ops.deployer.analysis import Prometheus
-    from environments.ops.deployer.api import deployer_routes
     from environments.ops.deployer.clients import IngressAdmin, SlackWebhook
     from environments.ops.deployer.history import History
     from environments.ops.deployer.models import DeployerConfig
     from environments.ops.deployer.pipeline import Deployer
-    from environments.ops.faults import FaultManager, fault_routes
-    from environments.ops.logsearch import log_routes
     from environments.runtime.client import RuntimeClient
 
     run_dir = args.run_dir.resolve()
     env = EnvInfo.model_validate_json((run_dir / "env.json").read_text())
     cfg = DeployerConfig.model_validate_json(args.config.read_text())
-    agent, admin = _required("OPS_AGENT_TOKEN"), _required("OPS_ADMIN_TOKEN")
+    for name in ("OPS_AGENT_TOKEN", "OPS_ADMIN_TOKEN"):  # fail before deploying, not after
+        _required(name)
     url = {name: ep.url for name, ep in env.services.items()}
     tools = env.services.get("tools")
     webhook = (
@@ -68,23 +63,60 @@ def build(args: argparse.Namespace):
         if tools and "slack" in tools.ports and cfg.slack_webhook_path
         else None
     )
-    runtime = RuntimeClient.from_env()
-    deployer = Deployer(
+    return Deployer(
         cfg,
-        runtime=runtime,
+        runtime=RuntimeClient.from_env(),
         ingress=IngressAdmin(url["ingress"], _required("INGRESS_ADMIN_TOKEN")),
         prometheus=Prometheus(url["prometheus"]),
         slack=SlackWebhook(webhook),
         history=History(cfg.state / "ops"),
         flags_file=cfg.state / "flags.json",
     )
+
+
+# What only serving needs. main() imports it in the background while the initial deploy waits
+# on the services it starts, so it is off the path of `up`.
+SERVING_MODULES = (
+    "environments.ops.deployer.api",
+    "environments.ops.faults",
+    "environments.ops.logsearch",
+    "starlette.applications",
+    "uvicorn",
+    "uvicorn.config",
+    "uvicorn.server",
+)
+
+
+def _import_serving() -> None:
+    for name in SERVING_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # importing it again in build_app reports it
+            log.debug("background import of %s failed", name, exc_info=True)
+
+
+def build_app(args: argparse.Namespace, deployer):
+    """The app serving the deployer's API, log search and faults, wired to this run."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from environments.ops.deployer.api import deployer_routes
+    from environments.ops.faults import FaultManager, fault_routes
+    from environments.ops.logsearch import log_routes
+
+    run_dir = args.run_dir.resolve()
+    env = EnvInfo.model_validate_json((run_dir / "env.json").read_text())
+    agent, admin = _required("OPS_AGENT_TOKEN"), _required("OPS_ADMIN_TOKEN")
+    url = {name: ep.url for name, ep in env.services.items()}
     faults = FaultManager(
-        state_dir=cfg.state,
+        state_dir=deployer.cfg.state,
         payments_url=url.get("payments"),
-        faults_file=cfg.state / "faults.json",
+        faults_file=deployer.cfg.state / "faults.json",
         traffic_url=url.get("traffic"),
         traffic_token=os.environ.get("TRAFFIC_ADMIN_TOKEN"),
-        runtime=runtime,
+        runtime=deployer.runtime,
         seed=env.seed,
     )
     ready = {"ok": False}
@@ -100,7 +132,7 @@ def build(args: argparse.Namespace):
         *log_routes(run_dir / "logs", {agent, admin}),
         *fault_routes(faults, admin),
     ]
-    return deployer, Starlette(routes=routes), ready
+    return Starlette(routes=routes), ready
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter("ops"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    deployer, app, ready = build(args)
+    deployer = build_deployer(args)
+    threading.Thread(target=_import_serving, name="ops-imports", daemon=True).start()
     initial = deployer.initial()
     if initial.status != "succeeded":
         print(
@@ -119,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in deployer.history.tail(initial.id, 40):
             print("  " + line, file=sys.stderr)
         return 1
+    app, ready = build_app(args, deployer)
     ready["ok"] = True
     log.info("initial deploy %s succeeded; serving on %s:%s", initial.id, args.host, args.port)
     import uvicorn

@@ -42,6 +42,7 @@ from environments.runs import (
     machine_state_dir,
     write_json_atomic,
 )
+from environments.runtime.bytecode import start_compiling
 from environments.runtime.control import (
     RUNTIME_TOKEN_ENV,
     RUNTIME_URL_ENV,
@@ -126,6 +127,7 @@ class Supervisor:
         self._log_files: dict[str, object] = {}
         self._startup_deadline = 0.0
         self._control_port: int | None = None
+        self._compiler: subprocess.Popen | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -136,6 +138,7 @@ class Supervisor:
             loop.add_signal_handler(sig, self.stopping.set)
         self._save()
         self._start_guard()
+        self._compiler = start_compiling()
         try:
             self._plan()
             await self._start_control()
@@ -159,6 +162,7 @@ class Supervisor:
             self._notify({"status": "failed", "error": str(exc)})
             return 1
         finally:
+            self._stop_compiler()
             await self._stop_control()
             await self._stop_all()
             self.allocator.release(self.request.run_id)
@@ -803,6 +807,8 @@ class Supervisor:
     async def _watch(self) -> None:
         """Notice exits and failed liveness checks; restart by policy until told to stop."""
         while not self.stopping.is_set():
+            if self._compiler is not None and self._compiler.poll() is not None:
+                self._compiler = None
             for inst in list(self.instances.values()):
                 await self._check(inst)
             await _wait_event(self.stopping, POLL * 2)
@@ -922,6 +928,16 @@ class Supervisor:
         except subprocess.TimeoutExpired:
             pass
         self._tell_guard(f"-{proc.pid}")
+
+    # ---- bytecode -------------------------------------------------------------------------
+
+    def _stop_compiler(self) -> None:
+        """Reap the background compile (bytecode.py); cut short if the run stops first."""
+        proc, self._compiler = self._compiler, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
 
     # ---- guard ----------------------------------------------------------------------------
 

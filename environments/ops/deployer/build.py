@@ -8,7 +8,10 @@ packages), so only what changed is installed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.util
 import os
+import py_compile
 import re
 import shutil
 import sqlite3
@@ -17,6 +20,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+from environments.paths import cache_dir
 from environments.runs import write_json_atomic
 
 REQUIREMENTS = "requirements.txt"
@@ -70,11 +74,57 @@ def export_release(workspace: Path, sha: str, dest: Path) -> None:
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise BuildError(f"git archive {sha} failed: {err.strip()}")
+    precompile(tmp)
     write_json_atomic(tmp / ".release.json", {"sha": sha})
     try:
         os.rename(tmp, dest)
     except OSError:  # someone else built it first
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def precompile(release: Path, cache: Path | None = None) -> int:
+    """Write the bytecode of every module of a release once, so its processes do not each compile.
+
+    Every app process of a run imports the same fresh export; without bytecode each compiles it
+    again (always, when PYTHONDONTWRITEBYTECODE is set). The `.pyc` files are hash-checked, so
+    they stay valid wherever the release lands and whatever its files' times, and are kept in a
+    cache by source content: a later release (another run, or a commit changing a few files)
+    copies the unchanged ones instead of compiling them. A file that does not compile is left
+    to the checks to report. Returns how many files were compiled rather than copied.
+    """
+    cache = (cache or cache_dir()) / "pyc" / (sys.implementation.cache_tag or "none")
+    compiled = 0
+    for source in release.rglob("*.py"):
+        if ".venv" in source.relative_to(release).parts:
+            continue
+        try:
+            data = source.read_bytes()
+        except OSError:
+            continue
+        target = Path(importlib.util.cache_from_source(str(source)))
+        cached = cache / f"{hashlib.blake2b(data, digest_size=20).hexdigest()}.pyc"
+        target.parent.mkdir(exist_ok=True)
+        try:
+            shutil.copyfile(cached, target)
+            continue
+        except OSError:
+            pass
+        try:
+            py_compile.compile(
+                str(source),
+                cfile=str(target),
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+            )
+        except (py_compile.PyCompileError, OSError, ValueError):
+            continue
+        compiled += 1
+        with contextlib.suppress(OSError):
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+            shutil.copyfile(target, tmp)
+            os.replace(tmp, cached)
+    return compiled
 
 
 def python_for(release: Path, base: Path, log) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
@@ -15,8 +16,12 @@ from acme.common.errors import ApiError, Conflict, Unauthorized
 from acme.common.security import hash_password, new_token, token_digest
 from acme.models import User, utcnow
 
-# Verified against when the email is unknown so response time does not reveal which emails exist.
-_DUMMY_HASH = hash_password("not-a-real-password", salt=b"acme-dummy-salt!")
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown so response time does not reveal which emails
+    exist. Computed on first use, not at import: scrypt is deliberately slow."""
+    return hash_password("not-a-real-password", salt=b"acme-dummy-salt!")
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class AuthService:
 
     def login(self, email: str, password: str, user_agent: str | None) -> IssuedSession:
         found = self.users.by_email(email)
-        user_id, stored_hash = (found.id, found.password_hash) if found else (None, _DUMMY_HASH)
+        user_id, stored_hash = (found.id, found.password_hash) if found else (None, _dummy_hash())
         # End the transaction before the ~50 ms hash check so no lock is held meanwhile
         # (rollback expires ``found``, hence the copies above).
         self.db.rollback()
