@@ -112,7 +112,11 @@ def create_server(base_url: str | None, token: str | None) -> MCPServer:
             Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="Flag key, e.g. pdp_gallery_v2"),
         ],
         value: Annotated[
-            bool | int | float | str, Field(description="New value (usually true or false)")
+            bool | int | float | str | dict[str, Any],
+            Field(
+                description="New value: a literal (usually true or false) or a rule object "
+                '{"value": ..., "instances": {...}, "rollout_percent": N}'
+            ),
         ],
     ) -> Any:
         """Set a feature flag; services read the new value within seconds."""

@@ -538,7 +538,13 @@ class Deployer:
                     {"name": canary, "url": canary_inst["url"], "weight": 100},
                 ],
             )
+        if canary_inst:
+            # The stable instance is down on purpose while it is replaced: Prometheus stops
+            # scraping it first, so its restart is not a ServiceDown (the canary serves).
+            self._write_targets(service, {canary: canary_inst})
         self._replace_main(deploy, service, release_vars, keep_canary=True)
+        if canary_inst:
+            self._write_targets(service, {service: self._main(service), canary: canary_inst})
         self._drop_canary(service, svc, canary)
 
     def _drop_canary(self, service: str, svc: ServiceConfig, canary: str) -> None:
