@@ -123,9 +123,11 @@ def work(tmp_path_factory) -> dict:
         )
 
     record("linear", "get_issue", {"id": "ACME-1"})
-    for _ in range(4):  # polling: same arguments, keys in another order each time
-        record("deploy", "deploy_status", {"deploy_id": "d-1", "tail": 5})
-    record("deploy", "deploy_status", {"tail": 5, "deploy_id": "d-1"})
+    for _ in range(4):  # a loop: same arguments, keys in another order each time
+        record("linear", "list_issues", {"query": "healthz", "limit": 5})
+    for _ in range(6):  # following a deploy: polling, not a loop
+        record("deploy", "deploy_status", {"deploy_id": "d-1"})
+    record("linear", "list_issues", {"limit": 5, "query": "healthz"})
     for _ in range(3):  # the same failing call, three times
         record("sentry", "get_issue", {"issue_id": "404"}, error="issue not found")
     record("slack", "post_message", {"channel": "#deploys", "text": "shipping"})
@@ -213,17 +215,18 @@ def test_findings_match_by_file_rule_and_message_not_by_line_or_numbers():
 
 def test_calls_summary_counts_repeated_identical_calls(collected):
     calls = collected.calls
-    assert calls.found and calls.total == 11 and calls.errors == 3 and calls.invalid_lines == 1
-    assert calls.by_tool["deploy.deploy_status"] == {"calls": 5, "errors": 0}
+    assert calls.found and calls.total == 17 and calls.errors == 3 and calls.invalid_lines == 1
+    assert calls.by_tool["linear.list_issues"] == {"calls": 5, "errors": 0}
+    assert calls.by_tool["deploy.deploy_status"] == {"calls": 6, "errors": 0}
     assert calls.by_tool["sentry.get_issue"] == {"calls": 3, "errors": 3}
     repeated = {(r.server, r.tool): (r.count, r.failed) for r in calls.repeated}
-    assert repeated == {("deploy", "deploy_status"): (5, 0), ("sentry", "get_issue"): (3, 3)}
+    assert repeated == {("linear", "list_issues"): (5, 0), ("sentry", "get_issue"): (3, 3)}
     assert calls.redundant_calls == 4 + 2  # calls after the first of each repeated group
     assert calls.redundant_failed_calls == 2  # failures after a group's first failure
     assert len(calls.error_calls) == 3 and "issue not found" in calls.error_calls[0]
     assert calls.first_calls[0].endswith('linear.get_issue({"id":"ACME-1"}) -> ok')
     rendered = signals.render_calls(calls)
-    assert "deploy.deploy_status" in rendered and "x5" in rendered
+    assert "linear.list_issues" in rendered and "x5" in rendered
 
 
 def test_no_call_log_means_no_calls(tmp_path):

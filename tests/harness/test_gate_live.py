@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.test_cli import cli
 
 TASK = "payments-retry-backoff"
 
 
+@pytest.mark.timeout(1800)
 def test_gate_on_a_real_task(tmp_path):
     out = tmp_path / "gate"
     args = ["tasks", "validate", TASK, "--out", str(out), "--runs-dir", str(tmp_path / "runs")]
