@@ -265,7 +265,9 @@ def test_no_grader_secret_reaches_the_agents_code():
 
 
 @pytest.mark.timeout(300)
-def test_a_deployed_commit_that_breaks_the_monorepo_suite_is_penalised(live):
+def test_a_deployed_commit_that_breaks_the_monorepo_suite_is_penalised(live, tmp_path, monkeypatch):
+    # A cache of its own: the machine's may hold a pass of the same file from an earlier run.
+    monkeypatch.setenv("PRODBENCH_CACHE_DIR", str(tmp_path / "cache"))
     ws = live.view.workspace
     (ws / "tests" / "test_grader_break.py").write_text(MONOREPO_BREAK)
     (ws / "tests" / "test_grader_leak.py").write_text(NO_LEAK)
