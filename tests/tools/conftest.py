@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -33,10 +34,23 @@ ALERTS_HOOK = "/services/T07ACME0001/B07ALERTS001/Am9xQ2vLr7TzK4pW8sYd3NfE"
 DEPLOYS_HOOK = "/services/T07ACME0001/B07DEPLOYS01/Dp4kR8tWz2QmX7vL9cHs5JgB"
 
 
+# Below the kernel's ephemeral range (32768+), where runs and outgoing connections take their
+# ports: a process left over from an earlier test that still sends to its old run's Sentry or
+# Slack port can then never reach a tool started here and change the state under test.
+_TEST_PORTS = range(20000, 32000)
+_port_picker = random.Random(os.getpid())
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    for _ in range(500):
+        port = _port_picker.choice(_TEST_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port in 20000-31999")
 
 
 @dataclass
