@@ -147,7 +147,10 @@ def tasks_new(
 
 @tasks_app.command("validate")
 def tasks_validate(
-    tasks: Annotated[str, typer.Argument(help="Task ids, categories, or all.")] = "all",
+    tasks: Annotated[
+        list[str] | None,
+        typer.Argument(help="Task ids or categories (several, or comma-separated), or all."),
+    ] = None,
     static: Annotated[
         bool, typer.Option("--static", help="Check the files only; run nothing.")
     ] = False,
@@ -162,7 +165,7 @@ def tasks_validate(
     (composite <= 30). With --static, only that every task folder is well-formed."""
     from prodbench.gate import gate
 
-    chosen = _select(tasks, tasks_dir)
+    chosen = _select(",".join(tasks or ["all"]), tasks_dir)
     for t in chosen:
         missing = [p for p in (t.tests_dir, t.solution_dir / "solve.py") if not p.exists()]
         if missing:
