@@ -174,6 +174,11 @@ def test_a_good_commit_is_promoted_with_no_alert(run):
     names = [s["name"] for s in d["stages"]]
     assert names == ["build", "checks", "migrate", "canary:api", "analysis:api", "promote:api"]
     assert run.live_release("api") == sha
+    logs = run.ops.get(f"/api/v1/deploys/{d['id']}/logs", params={"tail": 500}).json()["lines"]
+    # The canary answered its hot paths once, directly, before taking any traffic.
+    warm = [line for line in logs if "warm-up:" in line]
+    assert warm and re.search(r"warm-up: (\d+)/\1 hot paths", warm[0]), logs
+    assert logs.index(warm[0]) < next(i for i, line in enumerate(logs) if "check 1/" in line)
     health = httpx.get(run.env.services["api"].url + "/healthz").json()
     assert health["served_by"] == "canary-tested build"
     instances = [
@@ -243,6 +248,9 @@ def test_a_commit_breaking_a_hot_path_is_rolled_back_and_alerts(run):
     # The load tester reached the canary on the home page, whatever live traffic did.
     load = [line for line in logs if "load test:" in line]
     assert load and not load[0].endswith(" 0 failed"), logs
+    # Its warm-up met the broken home page too; the warm-up judges nothing, the analysis does.
+    warm = [m for line in logs if (m := re.search(r"warm-up: (\d+)/(\d+)", line))]
+    assert warm and warm[0][1] != warm[0][2], logs
     run.wait_firing("CanaryErrorRatioHigh", started, ',upstream="web"')
     run.wait_message("deploys", rf"Deploy {d['id']} of web .* rolled back")
     home = httpx.get(run.env.services["ingress"].url + "/", timeout=10)
