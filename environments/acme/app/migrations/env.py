@@ -46,7 +46,10 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(_database_url(), pool_size=1)
     try:
-        with engine.connect() as conn:
+        # A write transaction from the start (SQLite: BEGIN IMMEDIATE, waiting its turn): a
+        # migration that reads first and then writes fails at once with "database is locked"
+        # while production traffic is writing.
+        with engine.connect().execution_options(acme_write=True) as conn:
             _run_with(conn)
     finally:
         engine.dispose()
