@@ -345,6 +345,9 @@ def grade(
         _fail(str(exc), "start it with `prodbench up --task ID`")
         raise
     (task,) = _select(state.task, tasks_dir)
+    env = handle.env()
+    if env is None:
+        _fail(f"run {run_id} has no env.json: it never came up", "start it with `prodbench up --task ID`")
     state.agent_finished_at = state.agent_finished_at or time.time()
     view.write_task_state(state)
     result = grade_trial(
@@ -352,7 +355,7 @@ def grade(
         task.tests_dir,
         view,
         agent=agent,
-        seed=handle.env.seed,
+        seed=env.seed,
         work_dir=handle.paths.root / "grading",
         judge=JudgeConfig.from_env(),
     )

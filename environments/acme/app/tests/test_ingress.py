@@ -84,6 +84,19 @@ def test_prefix_routing_preserves_path_query_and_body() -> None:
     assert forwarded.headers["host"] == forwarded.url.host  # rewritten for the instance
 
 
+def test_one_visitors_cookies_never_reach_another() -> None:
+    """The proxy keeps no cookie jar: a session cookie set for one visitor must not be sent
+    upstream on a later visitor's request (that would sign strangers in as them)."""
+    fake = FakeUpstreams()
+    with make_client(fake) as client:
+        assert client.post("/login").headers.get_list("set-cookie") == ["a=1", "b=2"]
+        client.cookies.clear()  # the next request is another visitor's: no cookies at all
+        client.get("/products/12")
+        client.get("/api/v1/products/12", headers={"cookie": "mine=3"})
+    assert "cookie" not in fake.seen[1].headers
+    assert fake.seen[2].headers["cookie"] == "mine=3"
+
+
 def test_weighted_choice_is_seeded_and_proportional() -> None:
     def picks(seed: int) -> list[str]:
         table = UpstreamTable(parse_config(UPSTREAMS), seed=seed)

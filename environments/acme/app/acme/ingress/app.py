@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from prometheus_client import Counter, Histogram
@@ -70,6 +71,9 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state["client"] = httpx.AsyncClient(
             transport=transport,
+            # A proxy must not keep cookies: a jar would store one visitor's Set-Cookie and
+            # send it upstream with every later request that has none (signing strangers in).
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             timeout=httpx.Timeout(settings.ingress_timeout_seconds, connect=2.0),
             limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
             follow_redirects=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -32,6 +33,8 @@ class ApiClient:
                  timeout: float = 10.0) -> None:
         self.http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
+            # Shared by every visitor: a cookie jar here would hand one user's cookies to all.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=2.0),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
