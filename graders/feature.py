@@ -48,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from environments.ops.deployer.build import precompile
 from environments.paths import cache_dir
 from environments.runs import write_json_atomic
 from graders.config import FeatureGrading, RegressionGrading
@@ -243,7 +244,7 @@ def run_hidden(hidden: Path, env: dict[str, str], timeout: float) -> SuiteRun:
     xml = hidden.parent / "hidden-junit.xml"
     argv = [sys.executable, "-m", "pytest", str(hidden), "--rootdir", str(hidden)]
     argv += ["-p", "graders.testkit", "-p", "no:cacheprovider", "-q", "-o", "junit_family=xunit1"]
-    argv += [f"--junitxml={xml}"]
+    argv += [f"--junitxml={xml}", *plugin_args(find_test_files(hidden))]
     code, tail, seconds = run_pytest(argv, hidden, env, xml, timeout)
     outcomes, collection = parse_junit(xml)
     broken = None
@@ -278,6 +279,7 @@ def run_monorepo_hidden(
     xml = dest.parent / "monorepo-hidden-junit.xml"
     argv = [python, "-m", "pytest", *names, "-p", "no:cacheprovider", "-q"]
     argv += ["-o", "junit_family=xunit1", f"--junitxml={xml}"]
+    argv += plugin_args([*find_test_files(target), *(export / "tests").glob("conftest.py")])
     code, tail, seconds = run_pytest(argv, export, clean_env(), xml, timeout)
     outcomes, collection = parse_junit(xml)
     for outcome in outcomes:
@@ -370,7 +372,25 @@ def export_commit(workspace: Path, commit: str, dest: Path) -> Path:
     dest.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
         tar.extractall(dest, filter="data")
+    # Bytecode from the deployer's cache (copies, by source content): the test processes then
+    # load the app instead of each compiling it again.
+    precompile(dest)
     return dest
+
+
+def plugin_args(files: Iterable[Path]) -> list[str]:
+    """pytest options that skip plugins the files do not use.
+
+    Hypothesis' pytest plugin imports hypothesis (about 1.8 s of CPU) in every pytest process;
+    a file that uses hypothesis keeps it.
+    """
+    for path in files:
+        try:
+            if "hypothesis" in path.read_text(errors="replace"):
+                return []
+        except OSError:
+            continue
+    return ["-p", "no:hypothesispytest"]
 
 
 # ---- the monorepo suite: what each test file depends on -------------------------------------
@@ -620,6 +640,7 @@ def _run_shard(
     xml = root.parent / f"monorepo-{index}.xml"
     argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     argv += ["-o", "junit_family=xunit1", f"--junitxml={xml}", *files]
+    argv += plugin_args([root / f.split("::")[0] for f in files] + list(root.rglob("conftest.py")))
     code, tail, _ = run_pytest(argv, root, clean_env(), xml, timeout)
     outcomes, collection = parse_junit(xml)
     bad = [o for o in outcomes if o.outcome in ("failed", "error")]
