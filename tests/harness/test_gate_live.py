@@ -42,3 +42,24 @@ def test_gate_on_a_real_task(tmp_path):
 
     again = cli(*args, timeout=300)  # finished trials are kept, not run again
     assert again.returncode == 0 and "1/1 valid" in again.stdout
+
+
+@pytest.mark.timeout(600)
+def test_a_run_set_up_by_hand_is_graded_by_the_cli(tmp_path):
+    """`up --task` sets the task up and writes its prompt; `grade` scores the run as it stands
+    (nothing done: the feature is not live) and keeps result.json in the run."""
+    runs = tmp_path / "runs"
+    up = cli("up", "--task", "flag-search-suggestions", runs_dir=runs, timeout=300)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        (run,) = [p for p in runs.iterdir() if p.is_dir() and (p / "run-request.json").exists()]
+        assert "search" in (run / "prompt.md").read_text().lower()
+        graded = cli("grade", run.name, runs_dir=runs, timeout=300)
+        assert graded.returncode == 0, graded.stdout + graded.stderr
+        assert "flag-search-suggestions: failed" in graded.stdout
+        result = json.loads((run / "result.json").read_text())
+        assert result["task"] == "flag-search-suggestions" and not result["passed"]
+        assert result["composite"] <= 30
+        assert any("not live" in (c["detail"] or "") for c in result["checks"]), result
+    finally:
+        cli("down", "--all", runs_dir=runs, timeout=120)
