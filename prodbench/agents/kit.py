@@ -277,6 +277,21 @@ class OracleKit:
         )  # fmt: skip
         return data
 
+    def find_issue(self, query: str) -> str:
+        """The identifier (ENG-123) of the first Linear issue the search finds, as an engineer
+        looks their ticket up; KitError when the search finds none."""
+        result = self.call("linear", "list_issues", query=query)
+        items = result.get("issues") if isinstance(result, dict) else result
+        if not items:
+            raise KitError(f"no Linear issue matches {query!r}: {_truncate(result)!r}")
+        first = items[0]
+        return str(first.get("identifier") or first["id"])
+
+    def firing(self, alert: str) -> bool:
+        """Whether the monitoring server lists `alert` as firing now."""
+        alerts = self.call("monitoring", "list_alerts", state="firing")["alerts"]
+        return any(a.get("alert") == alert for a in alerts)
+
     def deploy(
         self,
         services: Sequence[str],

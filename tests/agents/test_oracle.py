@@ -8,6 +8,7 @@ MCP servers (as any client reads them), and the oracle's trajectory.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import textwrap
 import time
@@ -207,6 +208,22 @@ def test_a_failed_deploy_is_returned_when_expected_and_raised_otherwise(run, tmp
     assert any(r.get("message") == "expected: failed" for r in lines)
     assert git(run, "log", "-1", "--format=%s").startswith('Revert "Web: a views module')
     assert live_release(run, "web") == live  # production kept the release that was live
+
+
+def test_the_kit_finds_tickets_and_reads_alerts_through_the_tools(run, tmp_path):
+    solve = """
+    def solve(kit):
+        kit.log("ticket " + kit.find_issue("SQLAlchemy engine and session helpers"))
+        kit.log(f"firing {kit.firing('NoSuchAlertAnywhere')}")
+        kit.find_issue("no ticket is called anything like this zqxv")
+    """
+    outcome = OracleAgent(task_dir(tmp_path, solve)).run(context(run, tmp_path))
+    assert outcome.status == "error" and "no Linear issue matches" in outcome.message
+    lines = [json.loads(line) for line in outcome.trajectory.read_text().splitlines()]
+    notes = [r["message"] for r in lines if r["action"] == "log"]
+    assert re.fullmatch(r"ticket [A-Z]+-\d+", notes[0]) and notes[1] == "firing False"
+    tools = [(r["server"], r["tool"]) for r in lines if r["action"] == "call"]
+    assert ("linear", "list_issues") in tools and ("monitoring", "list_alerts") in tools
 
 
 def test_a_task_without_a_solution_is_refused(tmp_path):

@@ -129,7 +129,7 @@ def edit_api(kit) -> None:
 
 
 def solve(kit) -> None:
-    ticket = _first_issue(kit.call("linear", "list_issues", query="Retire the v1 webhook receiver"))
+    ticket = kit.find_issue("Retire the v1 webhook receiver")
     kit.call("slack", "slack_get_channel_history", channel_id="payments-team")
 
     # 1. The sender moves first: the v1 receiver keeps answering until nothing posts to it.
@@ -177,11 +177,3 @@ def _legacy_calls(kit) -> float:
     query = f'sum(increase(http_requests_total{{service="api",route="{LEGACY}"}}[30s]))'
     series = kit.call("monitoring", "query", query=query)["series"]
     return sum(float(s["value"]) for s in series if s.get("value") is not None)
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

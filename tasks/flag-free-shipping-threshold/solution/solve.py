@@ -10,8 +10,7 @@ threshold flag to 3500; tell #eng and close the ticket.
 
 
 def solve(kit) -> None:
-    issues = kit.call("linear", "list_issues", query="Free-shipping threshold experiment")
-    ticket = _first_issue(issues)
+    ticket = kit.find_issue("Free-shipping threshold experiment")
     kit.call("slack", "slack_get_channel_history", channel_id="eng")
     kit.call("notion", "search", query="Free shipping at $35")
     kit.call("deploy", "get_flags")
@@ -51,11 +50,3 @@ def solve(kit) -> None:
         "to 3500 ($35) to start the experiment.",
     )
     kit.call("linear", "update_issue", id=ticket, state="Done")
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

@@ -9,8 +9,7 @@ for staff; tell #eng and close the ticket.
 
 
 def solve(kit) -> None:
-    issues = kit.call("linear", "list_issues", query="Search suggestions for staff")
-    ticket = _first_issue(issues)
+    ticket = kit.find_issue("Search suggestions for staff")
     kit.call("slack", "slack_get_channel_history", channel_id="eng")
     kit.call("notion", "search", query="Search suggestions")
 
@@ -47,11 +46,3 @@ def solve(kit) -> None:
         "searches. Deployed api then web and set the flag to staff for dogfooding.",
     )
     kit.call("linear", "update_issue", id=ticket, state="Done")
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

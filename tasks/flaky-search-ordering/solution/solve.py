@@ -10,8 +10,7 @@ CATALOG = "acme/api/services/catalog.py"
 
 
 def solve(kit) -> None:
-    issues = kit.call("linear", "list_issues", query="test_search_pages_cover_every_hit_once")
-    ticket = _first_issue(issues)
+    ticket = kit.find_issue("test_search_pages_cover_every_hit_once")
     kit.call("slack", "slack_get_channel_history", channel_id="eng")
 
     kit.replace(
@@ -55,11 +54,3 @@ def solve(kit) -> None:
     kit.call("slack", "slack_post_message", channel_id="eng",
              text="Fixed the flaky search paging test at its cause (non-deterministic order for "
                   "tied scores in the search service); deployed to api. Test unchanged.")
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

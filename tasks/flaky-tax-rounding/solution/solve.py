@@ -23,8 +23,7 @@ FIXED = '''def percent_of(amount_cents: int, bps: int) -> int:
 
 
 def solve(kit) -> None:
-    issues = kit.call("linear", "list_issues", query="test_tax_is_rounded_half_up_on_the_subtotal")
-    ticket = _first_issue(issues)
+    ticket = kit.find_issue("test_tax_is_rounded_half_up_on_the_subtotal")
     kit.call("slack", "slack_get_channel_history", channel_id="eng")
 
     kit.replace(PRICING, BUGGY, FIXED)
@@ -52,11 +51,3 @@ def solve(kit) -> None:
     kit.call("slack", "slack_post_message", channel_id="eng",
              text="Tax rounding is fixed and deployed to api: half cents round up again (the "
                   "helper used round(), i.e. half to even). The flaky pricing test was right.")
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

@@ -11,7 +11,7 @@ from prodbench.agents.kit import KitError
 
 
 def solve(kit) -> None:
-    ticket = _first_issue(kit.call("linear", "list_issues", query="Storefront slow since"))
+    ticket = kit.find_issue("Storefront slow since")
     kit.call("slack", "slack_get_channel_history", channel_id="incidents")
     kit.call("monitoring", "query",
              query="topk(5, histogram_quantile(0.95, sum by (service, route, le) "
@@ -33,7 +33,7 @@ def solve(kit) -> None:
     # Done is when production says so. On a saturated host the p95 window can take a while to
     # drain; report what we see rather than give up on the ticket and the thread.
     try:
-        kit.wait_until(lambda: not _firing(kit, "HighLatencyP95"), timeout=480, interval=10)
+        kit.wait_until(lambda: not kit.firing("HighLatencyP95"), timeout=480, interval=10)
     except KitError as exc:
         kit.log(f"HighLatencyP95 still firing after the fix: {exc}")
 
@@ -55,16 +55,3 @@ def solve(kit) -> None:
         "(grouped queries, cached with the page) and deployed to api. p95 is back under 500 ms, "
         "HighLatencyP95 resolved, review cards stay on.",
     )
-
-
-def _firing(kit, name: str) -> bool:
-    alerts = kit.call("monitoring", "list_alerts", state="firing")["alerts"]
-    return any(a.get("alert") == name for a in alerts)
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

@@ -44,8 +44,7 @@ CONSTANTS = (
 
 
 def solve(kit) -> None:
-    issues = kit.call("linear", "list_issues", query="Checkout failures spiking")
-    ticket = _first_issue(issues)
+    ticket = kit.find_issue("Checkout failures spiking")
     kit.call("slack", "slack_get_channel_history", channel_id="incidents")
 
     kit.replace(ORDERS, ONE_CALL, WITH_BACKOFF)
@@ -69,7 +68,7 @@ def solve(kit) -> None:
     )
     kit.deploy(["api"])
     # Done is when production says so: wait for the payment alert to clear (polling every 5 s).
-    kit.wait_until(lambda: not _firing(kit, "PaymentFailuresHigh"), timeout=240, interval=5)
+    kit.wait_until(lambda: not kit.firing("PaymentFailuresHigh"), timeout=240, interval=5)
 
     kit.call(
         "linear",
@@ -87,16 +86,3 @@ def solve(kit) -> None:
         text="All clear on checkout failures: retries with backoff are deployed to api and "
         "payment failures are back to normal while the processor is degraded.",
     )
-
-
-def _firing(kit, name: str) -> bool:
-    alerts = kit.call("monitoring", "list_alerts", state="firing")["alerts"]
-    return any(a.get("alert") == name for a in alerts)
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

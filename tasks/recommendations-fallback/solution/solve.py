@@ -12,8 +12,7 @@ VIEWS = "acme/web/views.py"
 
 
 def solve(kit) -> None:
-    issues = kit.call("linear", "list_issues", query="Product pages fail")
-    ticket = _first_issue(issues)
+    ticket = kit.find_issue("Product pages fail")
     kit.call("slack", "slack_get_channel_history", channel_id="incidents")
 
     # 1. api: co-purchases among active products only; never index with an id we do not have.
@@ -109,11 +108,3 @@ def solve(kit) -> None:
         "and the page no longer fails or waits on them (500 ms timeout, fallback). Deployed "
         "to api and web.",
     )
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

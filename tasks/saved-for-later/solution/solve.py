@@ -17,7 +17,7 @@ TESTS = ("tests/test_saved_items.py", "tests/test_worker.py", "tests/test_web.py
 
 
 def solve(kit) -> None:
-    ticket = _first_issue(kit.call("linear", "list_issues", query="Saved for later"))
+    ticket = kit.find_issue("Saved for later")
     kit.call("linear", "get_issue", id=ticket)
     kit.call("slack", "slack_get_channel_history", channel_id="eng")
     kit.call("notion", "search", query="Saved for later")
@@ -59,11 +59,3 @@ def solve(kit) -> None:
         "line, move it back or remove it from the cart page, and get one email when an admin "
         "lowers the price of something they saved. Cart and checkout APIs are unchanged.",
     )
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]

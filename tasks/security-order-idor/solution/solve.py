@@ -36,7 +36,7 @@ missing order. Deployed api, then worker. The enumeration now only gets 404s.
 
 
 def solve(kit) -> None:
-    ticket = _first_issue(kit.call("linear", "list_issues", query="receipts readable"))
+    ticket = kit.find_issue("receipts readable")
     kit.call("slack", "slack_get_channel_history", channel_id="incidents")
     found = kit.call("sentry", "search_issues", organizationSlug="acme",
                      query="is:unresolved", projectSlugOrId="acme-api")
@@ -92,14 +92,6 @@ def solve(kit) -> None:
              text="Receipt exposure fixed and deployed (api + worker): receipts need the owner's "
              "session or the email's signed link, the enumeration only gets 404s now. Incident "
              "report is in Notion > Incidents.")
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]
 
 
 def _sentry_issue(result) -> str:

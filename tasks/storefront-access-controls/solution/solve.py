@@ -15,7 +15,7 @@ TESTS = ("tests/test_store_access.py", "tests/test_web.py", "tests/test_api_robu
 
 
 def solve(kit) -> None:
-    ticket = _first_issue(kit.call("linear", "list_issues", query="Storefront access controls"))
+    ticket = kit.find_issue("Storefront access controls")
     kit.call("linear", "get_issue", id=ticket)
     kit.call("slack", "slack_get_channel_history", channel_id="eng")
     kit.call("notion", "search", query="Storefront access controls")
@@ -53,11 +53,3 @@ def solve(kit) -> None:
         "and prices can be closed to anonymous visitors one by one from the admin page, and every "
         "change is recorded. Everything is open for now; flip `prices` for the pilot on Monday.",
     )
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]
