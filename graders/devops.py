@@ -58,7 +58,6 @@ import httpx
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from environments.ops.deployer.build import migration_heads, sqlite_revisions
-from environments.ops.deployer.models import DeployerConfig
 from graders.config import (
     DeployOrder,
     DevopsGrading,
@@ -76,7 +75,6 @@ from mcp_servers.configs import CREDENTIALS_FILE, AgentCredentials, ConfigError
 
 DIMENSION = "devops"
 AGENT_ACTOR = "agent"
-DEPLOYER_CONFIG = "state/ops/deployer.json"
 AGENT_USER_KEYS = ("bot:agent", "agent")
 MAX_DEDUCTION = 1.0 - 1e-6
 MAX_POINTS = 10_000  # Prometheus refuses range queries of more than 11,000 points
@@ -232,11 +230,10 @@ def fetch_agent_tokens(view: RunView) -> dict[str, str]:
 
 def fetch_schema(view: RunView, api_release: str | None) -> tuple[set[str] | None, set[str] | None]:
     """(the database's Alembic revisions, the heads of the live api release's migrations)."""
-    path = view.run_dir / DEPLOYER_CONFIG
     try:
-        cfg = DeployerConfig.model_validate_json(path.read_text())
+        cfg = view.deployer_config()
     except (OSError, ValidationError) as exc:
-        raise GradingInfraError(f"cannot read the deployer's config {path}: {exc}") from exc
+        raise GradingInfraError(f"cannot read the deployer's config: {exc}") from exc
     if not cfg.migrations_dir or api_release is None:
         return None, None
     versions = cfg.releases / api_release / cfg.migrations_dir

@@ -1,7 +1,8 @@
 """What graders see of a live run: its URLs, the grader-only tokens, the task's setup record.
 
 Everything goes over the run's real HTTP APIs (tools' `/_admin/`, the ops service with its
-admin token, Prometheus); nothing reads another service's database behind its back.
+admin token, Prometheus); the one exception is the app's database, read only, for what no API
+shows (the schema revision, rows a hidden test checks).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
+from environments.ops.deployer.models import DeployerConfig
 from environments.runs import EnvInfo, write_json_atomic
 
 TASK_STATE = "task-state.json"
+DEPLOYER_CONFIG = "state/ops/deployer.json"
 
 
 class TaskState(BaseModel):
@@ -48,6 +51,10 @@ class RunView:
     @property
     def calls_path(self) -> Path:
         return self.run_dir / "calls.jsonl"
+
+    def deployer_config(self) -> DeployerConfig:
+        """The deployer's config: where releases live and the app's database URL."""
+        return DeployerConfig.model_validate_json((self.run_dir / DEPLOYER_CONFIG).read_text())
 
     def url(self, service: str) -> str:
         endpoint = self.env.services.get(service)

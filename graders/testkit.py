@@ -12,6 +12,7 @@ deployed code. They run in a grader-only process with these fixtures at hand, no
 | `prometheus` | `prometheus(query) -> list[dict]`: an instant PromQL query's `data.result` |
 | `tool_state` | `tool_state(tool) -> dict`: a team tool's whole state (slack, linear, notion, sentry, statuspage) |
 | `ops` | `httpx.Client` on the ops service (deployer, flags, faults) with the ops admin token |
+| `app_db` | `app_db(sql, **params) -> list[tuple]`: read-only SQL on production's app database (`:name` parameters) |
 | `run_view` | `graders.runview.RunView` of the run, for anything else (task state, tool admin clients) |
 
 ```python
@@ -29,8 +30,10 @@ and `ACME_URL`, which the feature grader sets and the agent never sees.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -147,3 +150,28 @@ def ops() -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {_env('PRODBENCH_OPS_TOKEN')}"}
     with _client(_env("PRODBENCH_OPS_URL"), headers) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def app_db(run_view: RunView) -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
+    """Read-only SQL on production's app database, for state no API shows (a new table's
+    rows, an outbox): `app_db("SELECT id FROM saved_items WHERE user_id = :u", u=7)`."""
+    url = run_view.deployer_config().database_url
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        uri = f"file:{path}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=TIMEOUT)) as db:
+            yield lambda sql, **params: [tuple(row) for row in db.execute(sql, params)]
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, execution_options={"postgresql_readonly": True})
+    try:
+
+        def query(sql: str, **params: Any) -> list[tuple[Any, ...]]:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(sa.text(sql), params)]
+
+        yield query
+    finally:
+        engine.dispose()

@@ -149,7 +149,13 @@ def test_admin_and_customer(admin_client, customer_client, customer_email):
     assert admin_client.get("/api/v1/admin/stats").status_code == 200
     assert customer_client.get("/api/v1/users/me").json()["email"] == customer_email
 
-def test_run_side(workspace, prometheus, tool_state, ops, run_view):
+def test_run_side(workspace, prometheus, tool_state, ops, run_view, app_db):
+    assert app_db("SELECT count(*) FROM products WHERE id <= :top", top=5) == [(5,)]
+    try:
+        app_db("DELETE FROM products WHERE id = :id", id=1)
+        raise AssertionError("app_db wrote to production")
+    except Exception as exc:  # noqa: BLE001
+        assert "readonly" in str(exc), exc
     assert (workspace / "acme" / "__init__.py").exists()
     assert not (workspace / ".git").exists()
     assert prometheus("up") != []

@@ -6,11 +6,9 @@ back."""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,10 @@ import pytest
 import yaml
 
 from environments.ops.deployer.build import migration_heads
-from environments.ops.deployer.models import DeployerConfig
-from graders.devops import DEPLOYER_CONFIG, database_revisions
+from graders.devops import database_revisions
 from graders.runview import RunView
+
+Query = Callable[..., list[tuple[Any, ...]]]
 
 SAVED = "/api/v1/saved-items"
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
@@ -103,35 +102,6 @@ def _eventually(check: Callable[[], Any], timeout: float = 90.0) -> Any:
         time.sleep(0.5)
 
 
-def _database_url(run_view: RunView) -> str:
-    path = run_view.run_dir / DEPLOYER_CONFIG
-    return DeployerConfig.model_validate_json(path.read_text()).database_url
-
-
-@contextlib.contextmanager
-def _database(run_view: RunView) -> Iterator[Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]]:
-    """Read-only queries on production's app database (the devops grader reads it too)."""
-    url = _database_url(run_view)
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)) as db:
-            yield lambda sql, args: list(db.execute(sql, args))
-        return
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            def query(sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-                names = {f"p{i}": a for i, a in enumerate(args)}
-                for i in range(len(args)):
-                    sql = sql.replace("?", f":p{i}", 1)
-                return [tuple(r) for r in conn.execute(sa.text(sql), names)]
-            yield query
-    finally:
-        engine.dispose()
-
-
 class Page(HTMLParser):
     """The forms of a page and the text inside the element with id="saved-for-later"."""
 
@@ -192,19 +162,21 @@ def _posted_back_to_cart(resp: httpx.Response, what: str) -> None:
 # ---- the schema --------------------------------------------------------------------------------
 
 
-def test_saved_items_table_is_live_at_head(run_view: RunView, workspace: Path) -> None:
+def test_saved_items_table_is_live_at_head(
+    run_view: RunView, workspace: Path, app_db: Query
+) -> None:
     heads = migration_heads(workspace / "migrations" / "versions")
     assert heads and OLD_HEAD not in heads, f"no new migration after {OLD_HEAD}: heads {heads}"
-    assert database_revisions(_database_url(run_view)) == heads, "production is not at head"
+    url = run_view.deployer_config().database_url
+    assert database_revisions(url) == heads, "production is not at head"
     manifest = yaml.safe_load((workspace / "services.yaml").read_text())
     assert {manifest["migrations"]["head"]} == heads, "services.yaml's migration head is stale"
-    with _database(run_view) as query:
-        if _database_url(run_view).startswith("sqlite"):
-            columns = {row[1] for row in query("PRAGMA table_info(saved_items)", ())}
-        else:
-            columns = {row[0] for row in query(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                ("saved_items",))}
+    if url.startswith("sqlite"):
+        columns = {row[1] for row in app_db("PRAGMA table_info(saved_items)")}
+    else:
+        columns = {row[0] for row in app_db(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = :t",
+            t="saved_items")}
     assert columns >= {"user_id", "product_id", "quantity", "saved_price_cents",
                        "notified_price_cents"}, f"saved_items columns: {sorted(columns)}"
 
@@ -297,7 +269,7 @@ def test_cart_api_is_backward_compatible(acme: httpx.Client, products: list[dict
 
 
 def test_price_drop_emails_the_customers_who_saved_the_product(
-    acme: httpx.Client, admin_client: httpx.Client, run_view: RunView,
+    acme: httpx.Client, admin_client: httpx.Client, app_db: Query,
     products: list[dict[str, Any]],
 ) -> None:
     saver, browser = Customer(acme), Customer(acme)
@@ -318,9 +290,9 @@ def test_price_drop_emails_the_customers_who_saved_the_product(
 
         assert _eventually(notified), f"the saved item was not marked notified: {saver.saved()}"
         assert saver.saved()[0]["price_dropped"] is True
-        with _database(run_view) as query:
-            rows = query("SELECT to_address, subject, body FROM email_outbox WHERE template = ? "
-                         "AND to_address IN (?, ?)", ("saved_item_price_drop", saver.email, browser.email))
+        rows = app_db("SELECT to_address, subject, body FROM email_outbox WHERE template = :t "
+                      "AND to_address IN (:a, :b)", t="saved_item_price_drop", a=saver.email,
+                      b=browser.email)
         assert [r[0] for r in rows] == [saver.email], f"price-drop emails: {[r[0] for r in rows]}"
         text = f"{rows[0][1]}\n{rows[0][2]}"
         assert product["name"] in text and f"${lower / 100:,.2f}" in text, text
