@@ -35,7 +35,7 @@ storefront's login form passes the shopper's address (X-Forwarded-For) to the ap
 
 
 def solve(kit) -> None:
-    ticket = _first_issue(kit.call("linear", "list_issues", query="Credential stuffing"))
+    ticket = kit.find_issue("Credential stuffing")
     kit.call("slack", "slack_get_channel_history", channel_id="incidents")
     incident = kit.call(
         "statuspage", "create_incident",
@@ -84,11 +84,3 @@ def solve(kit) -> None:
              text="Credential stuffing mitigated: login throttling (per address and per account, "
              "429 + Retry-After) is deployed to web and api; the attack now gets 429s and "
              "customers log in normally. Report in Notion > Incidents.")
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]
