@@ -366,6 +366,12 @@ def agent_operations(deploys: Iterable[DeployRecord], started_at: float) -> list
     return sorted(mine, key=lambda d: d.created_at)
 
 
+def agent_last_change(view: RunView, state: TaskState) -> float | None:
+    """When the agent's last deploy, rollback, restart or flag change finished (None: none)."""
+    done = [d.finished_at for d in agent_operations(fetch_deploys(view), state.agent_started_at)]
+    return max((t for t in done if t), default=None)
+
+
 def failed_operations(deploys: Iterable[DeployRecord], started_at: float) -> list[dict[str, Any]]:
     """The agent's deploys that failed or rolled back, failed rollbacks, and rollbacks of a
     release the agent itself had shipped."""

@@ -13,6 +13,7 @@ deployed code. They run in a grader-only process with these fixtures at hand, no
 | `tool_state` | `tool_state(tool) -> dict`: a team tool's whole state (slack, linear, notion, sentry, statuspage) |
 | `ops` | `httpx.Client` on the ops service (deployer, flags, faults) with the ops admin token |
 | `app_db` | `app_db(sql, **params) -> list[tuple]`: read-only SQL on production's app database (`:name` parameters) |
+| `agent_changed_production_at` | `() -> float or None`: when the agent's last deploy, rollback, restart or flag change finished (epoch s); measure "after the fix" windows from it |
 | `run_view` | `graders.runview.RunView` of the run, for anything else (task state, tool admin clients) |
 
 ```python
@@ -175,3 +176,13 @@ def app_db(run_view: RunView) -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
         yield query
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def agent_changed_production_at(run_view: RunView) -> Callable[[], float | None]:
+    """When the agent's last production change finished (None: it changed nothing). A metric
+    judged over "the last minute" right after a deploy still sees the time before it; a test
+    measures from here instead."""
+    from graders.devops import agent_last_change
+
+    return lambda: agent_last_change(run_view, run_view.task_state())

@@ -18,7 +18,7 @@ from environments.acme.environment import ACME
 from environments.runs import RunHandle
 from environments.runtime.procs import run_processes
 from graders.config import DevopsGrading
-from graders.devops import grade_devops
+from graders.devops import agent_last_change, grade_devops
 from graders.runview import RunView, TaskState
 from graders.scoring import dimension_score
 from mcp_servers.configs import CREDENTIALS_FILE, AgentCredentials
@@ -105,6 +105,7 @@ def test_a_good_deploy_announced_and_flagged_gets_full_marks(run):
     view, agent, state = run
     before = grade_devops(GRADING, view, state)
     assert dimension_score(before, "devops") == 0  # nothing done yet: nothing earned
+    assert agent_last_change(view, state) is None
     sha = agent.commit(
         "acme/api/routes/health.py",
         '"schema_revision": schema,',
@@ -115,6 +116,9 @@ def test_a_good_deploy_announced_and_flagged_gets_full_marks(run):
     assert d["status"] == "succeeded", d
     assert agent.ops.put("/api/v1/flags/served_by_banner", json={"value": True}).status_code == 200
     agent.slack.chat_postMessage(channel="#deploys", text=f"api {sha[:8]}: served_by is live")
+    # The flag change came last: it is when production last changed by the agent's hand.
+    changed = agent_last_change(view, state)
+    assert changed is not None and d["finished_at"] < changed <= time.time()
 
     started = time.monotonic()
     checks = grade_devops(GRADING, view, state)

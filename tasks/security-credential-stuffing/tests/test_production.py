@@ -57,27 +57,13 @@ WINDOW_S = 30.0  # the least the attack is measured over
 MAX_WINDOW_S = 60.0
 
 
-def _production_last_changed(ops: httpx.Client, run_view) -> float | None:
-    """When the agent's last deploy, rollback, restart or flag change finished; None when the
-    agent changed nothing in production."""
-    started = run_view.task_state().agent_started_at
-    resp = ops.get("/api/v1/deploys", params={"limit": 100})
-    resp.raise_for_status()
-    done = [
-        d["finished_at"] for d in resp.json()["deploys"]
-        if d.get("actor") == "agent" and d.get("created_at", 0) >= started
-        and d.get("finished_at")
-    ]
-    return max(done) if done else None
-
-
-def test_the_attack_is_refused(prometheus, ops, run_view) -> None:
+def test_the_attack_is_refused(prometheus, agent_changed_production_at) -> None:
     """Once the agent's change is live, the api turns the stuffing away: failed logins get 429s,
     and (almost) no attempt gets as far as a password answer (401). The window starts after the
     last production change (plus a settle time) and ends before the other tests send their own
     failed logins (this test runs first); the attack's own metrics are the attacker's, so this
     reads the api's."""
-    changed = _production_last_changed(ops, run_view)
+    changed = agent_changed_production_at()
     now = time.time()
     start = now - MAX_WINDOW_S if changed is None else max(changed + SETTLE_S, now - MAX_WINDOW_S)
     if now - start < WINDOW_S:
