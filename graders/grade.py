@@ -8,8 +8,11 @@ about the slowest of them, not their sum.
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -22,6 +25,8 @@ from graders.runview import RunView, TaskState
 from graders.scoring import score_trial
 
 __all__ = ["GradingInfraError", "deployed_commit", "grade_trial"]
+
+T = TypeVar("T")
 
 
 class _TaskLike:
@@ -48,9 +53,21 @@ def grade_trial(
     work_dir.mkdir(parents=True, exist_ok=True)
     head = _git(view.workspace, "rev-parse", "HEAD")
     commit, deployed = deployed_commit(spec.grading, view, state)
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[..., T]) -> Callable[..., T]:
+        def run(*args: object, **kwargs: object) -> T:
+            started = time.monotonic()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds[f"grade.{name}"] = round(time.monotonic() - started, 3)
+
+        return run
+
     with ThreadPoolExecutor(max_workers=3) as pool:
         feature = pool.submit(
-            grade_feature,
+            timed("feature", grade_feature),
             spec.grading.feature,
             tests_dir,
             view,
@@ -59,9 +76,9 @@ def grade_trial(
             deployed_commit=commit,
             deployed=deployed,
         )
-        devops = pool.submit(grade_devops, spec.grading.devops, view, state)
+        devops = pool.submit(timed("devops", grade_devops), spec.grading.devops, view, state)
         quality = pool.submit(
-            grade_quality,
+            timed("quality", grade_quality),
             view.workspace,
             state.base_commit,
             head,
@@ -84,6 +101,7 @@ def grade_trial(
         quality=q,
         checks=[*checks, *quality_checks],
         judge=judgement,
+        timings=seconds,
     )
     return score_trial(result)
 

@@ -137,7 +137,10 @@ def run_trial(
             with _timed(timings, "down"):
                 _down(handle, folder, keep_run)
     result = result.model_copy(
-        update={"timings": {k: round(v, 3) for k, v in timings.items()}, "finished_at": _now()}
+        update={
+            "timings": {**result.timings, **{k: round(v, 3) for k, v in timings.items()}},
+            "finished_at": _now(),
+        }
     )
     write_json_atomic(folder / RESULT, result)
     return result

@@ -11,20 +11,29 @@ import pytest
 from tests.test_cli import cli
 
 TASK = "payments-retry-backoff"
+SECOND = "flag-search-suggestions"  # a second category: a flag-gated feature, no incident
 
 
-@pytest.mark.timeout(1800)
-def test_gate_on_a_real_task(tmp_path):
+@pytest.mark.timeout(2400)
+def test_gate_on_real_tasks(tmp_path):
     out = tmp_path / "gate"
-    args = ["tasks", "validate", TASK, "--out", str(out), "--runs-dir", str(tmp_path / "runs")]
-    gate = cli(*args, timeout=1500)
+    args = ["tasks", "validate", TASK, SECOND, "--out", str(out),
+            "--runs-dir", str(tmp_path / "runs")]
+    gate = cli(*args, timeout=2100)
     assert gate.returncode == 0, gate.stdout + gate.stderr
-    assert "1/1 valid" in gate.stdout
+    assert "2/2 valid" in gate.stdout
+    second = json.loads((out / "oracle" / SECOND / "run-0" / "result.json").read_text())
+    assert second["passed"] and second["composite"] >= 95, second
 
     oracle = json.loads((out / "oracle" / TASK / "run-0" / "result.json").read_text())
     noop = json.loads((out / "noop" / TASK / "run-0" / "result.json").read_text())
     assert oracle["passed"] and oracle["composite"] >= 95, oracle
     assert not noop["passed"] and noop["composite"] <= 30, noop
+    phases = {"up", "setup", "agent", "grade", "down", "grade.feature", "grade.devops"}
+    assert phases | {"grade.quality"} <= set(oracle["timings"]), oracle["timings"]
+    assert max(oracle["timings"][p] for p in ("grade.feature", "grade.devops")) <= (
+        oracle["timings"]["grade"]
+    )
     failing = {c["name"] for c in noop["checks"] if c["score"] < 1 and not c["penalty"]}
     assert "test_production.py::test_checkouts_survive_processor_blips" in failing
     trial = out / "oracle" / TASK / "run-0"
@@ -41,7 +50,7 @@ def test_gate_on_a_real_task(tmp_path):
     assert '"oracle"' in text and '"noop"' in text
 
     again = cli(*args, timeout=300)  # finished trials are kept, not run again
-    assert again.returncode == 0 and "1/1 valid" in again.stdout
+    assert again.returncode == 0 and "2/2 valid" in again.stdout
 
 
 @pytest.mark.timeout(600)
