@@ -4,10 +4,11 @@ Read the ticket and the thread, see in the metrics that search is the slow route
 /api/v1/search and web's /search), read the popular ranking: it sums every active product's
 units sold with one correlated lookup per product on order_items.product_id (twice: it also
 orders by it). Last week's migration 0004 dropped ix_order_items_product_id as unused, so each
-lookup scans all of order_items. 0004 is applied in production: re-create the index with a new revision after it
-(model declares it again, services.yaml's head follows), deploy api (the deployer migrates),
-wait for the alert to clear, then close the ticket, tell Data on their ticket and give
-#incidents the all-clear. The ranking, its flag and its live numbers stay as they are.
+lookup scans all of order_items. 0004 is applied in production: re-create the index with a new
+revision after it (the model declares it again, services.yaml's head and the healthz test
+follow), deploy api (the deployer migrates), wait for the alert to clear, then close the
+ticket, tell Data on their ticket and give #incidents the all-clear. The ranking, its flag and
+its live numbers stay as they are.
 """
 
 from prodbench.agents.kit import KitError
@@ -28,7 +29,7 @@ assert any("product_id=?" in row[-1] for row in plan), plan
 
 
 def solve(kit) -> None:
-    ticket = _first_issue(kit.call("linear", "list_issues", query="Search slow since"))
+    ticket = kit.find_issue("Search slow since")
     kit.call("linear", "get_issue", id=ticket)
     kit.call("slack", "slack_get_channel_history", channel_id="incidents")
     kit.call("monitoring", "query",
@@ -36,8 +37,7 @@ def solve(kit) -> None:
                    "(rate(http_request_duration_seconds_bucket[1m]))))")
     kit.run("git", "log", "--oneline", "-5")
     kit.run("git", "show", "--stat", "HEAD~1")
-    data_ticket = _first_issue(kit.call("linear", "list_issues",
-                                        query="Unused indexes on the orders tables"))
+    data_ticket = kit.find_issue("Unused indexes on the orders tables")
 
     kit.apply_patch("restore-product-index.patch")
     kit.run("python", "-c", CHECK_PLAN)
@@ -59,7 +59,7 @@ def solve(kit) -> None:
     # Done is when production says so. On a saturated host the p95 window can take a while to
     # drain; report what we see rather than give up on the ticket and the thread.
     try:
-        kit.wait_until(lambda: not _firing(kit, "HighLatencyP95"), timeout=480, interval=10)
+        kit.wait_until(lambda: not kit.firing("HighLatencyP95"), timeout=480, interval=10)
     except KitError as exc:
         kit.log(f"HighLatencyP95 still firing after the fix: {exc}")
 
@@ -70,10 +70,10 @@ def solve(kit) -> None:
         body="Cause: migration 0004 (index audit) dropped ix_order_items_product_id, and the "
         "popular ranking sums units sold per active product with one lookup per product on "
         "order_items.product_id; without the index each lookup scanned all of order_items "
-        "(~1000 scans per search), so every search took seconds. Fixed with migration 0005 re-creating the index (0004 stays "
-        "as applied), model and services.yaml head updated. Deployed to api (migrated to "
-        "0005); search is back to milliseconds and HighLatencyP95 cleared. Ranking and flag "
-        "unchanged, numbers still live.",
+        "(~1000 scans per search), so every search took seconds. Fixed with migration 0005 "
+        "re-creating the index (0004 stays as applied); model and services.yaml head updated. "
+        "Deployed to api (migrated to 0005); search is back to milliseconds and HighLatencyP95 "
+        "cleared. Ranking and flag unchanged, numbers still live.",
     )
     kit.call("linear", "update_issue", id=ticket, state="Done")
     kit.call(
@@ -95,15 +95,3 @@ def solve(kit) -> None:
         "`popular` stays on with live numbers.",
     )
 
-
-def _firing(kit, name: str) -> bool:
-    alerts = kit.call("monitoring", "list_alerts", state="firing")["alerts"]
-    return any(a.get("alert") == name for a in alerts)
-
-
-def _first_issue(result) -> str:
-    items = result.get("issues") if isinstance(result, dict) else result
-    if not items:
-        raise RuntimeError(f"the ticket was not found: {result!r}")
-    first = items[0]
-    return first.get("identifier") or first["id"]
