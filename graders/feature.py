@@ -245,6 +245,7 @@ def run_hidden(hidden: Path, env: dict[str, str], timeout: float) -> SuiteRun:
     argv = [sys.executable, "-m", "pytest", str(hidden), "--rootdir", str(hidden)]
     argv += ["-p", "graders.testkit", "-p", "no:cacheprovider", "-q", "-o", "junit_family=xunit1"]
     argv += [f"--junitxml={xml}", *plugin_args(find_test_files(hidden))]
+    argv += [f"--basetemp={hidden.parent / 'tmp-hidden'}"]
     code, tail, seconds = run_pytest(argv, hidden, env, xml, timeout)
     outcomes, collection = parse_junit(xml)
     broken = None
@@ -280,6 +281,7 @@ def run_monorepo_hidden(
     argv = [python, "-m", "pytest", *names, "-p", "no:cacheprovider", "-q"]
     argv += ["-o", "junit_family=xunit1", f"--junitxml={xml}"]
     argv += plugin_args([*find_test_files(target), *(export / "tests").glob("conftest.py")])
+    argv += [f"--basetemp={dest.parent / 'tmp-monorepo-hidden'}"]
     code, tail, seconds = run_pytest(argv, export, clean_env(), xml, timeout)
     outcomes, collection = parse_junit(xml)
     for outcome in outcomes:
@@ -641,6 +643,9 @@ def _run_shard(
     argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     argv += ["-o", "junit_family=xunit1", f"--junitxml={xml}", *files]
     argv += plugin_args([root / f.split("::")[0] for f in files] + list(root.rglob("conftest.py")))
+    # Its own temporary folder: pytest prunes the shared /tmp/pytest-of-<user> to the newest
+    # few, which under concurrent trials can be another process's folder in use.
+    argv += [f"--basetemp={root.parent / f'tmp-monorepo-{index}'}"]
     code, tail, _ = run_pytest(argv, root, clean_env(), xml, timeout)
     outcomes, collection = parse_junit(xml)
     bad = [o for o in outcomes if o.outcome in ("failed", "error")]

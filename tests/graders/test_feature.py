@@ -165,6 +165,10 @@ def test_run_side(workspace, prometheus, tool_state, ops, run_view, app_db):
 
 def test_broken_promise(acme):
     assert acme.get("/api/v1/products/999999").status_code == 200, "no such product"
+
+def test_temporary_files_stay_in_the_grading(tmp_path):
+    # pytest prunes the shared /tmp/pytest-of-<user> to its newest folders: not ours to use.
+    assert "tmp-hidden" in str(tmp_path)
 """
 
 
@@ -180,6 +184,7 @@ def test_every_hidden_test_is_a_weighted_check_and_regressions_pass(live):
         "test_admin_and_customer": 1.0,
         "test_run_side": 1.0,
         "test_broken_promise": 0.0,
+        "test_temporary_files_stay_in_the_grading": 1.0,
     }, {n: c.detail for n, c in names.items()}
     failing = names["test_broken_promise"]
     assert failing.weight == 2 and failing.observed == "failed"
@@ -191,8 +196,8 @@ def test_every_hidden_test_is_a_weighted_check_and_regressions_pass(live):
     mono = checks["regression: monorepo tests"]
     assert mono.score == 1.0, mono.detail
     live.first_flaky = mono.observed["flaky"]
-    # The failing test loses exactly its weight: 5 of 7.
-    assert dimension_score(checks.values(), "feature") == pytest.approx(5 / 7)
+    # The failing test loses exactly its weight: 6 of 8.
+    assert dimension_score(checks.values(), "feature") == pytest.approx(6 / 8)
 
 
 def test_grading_again_is_fast_with_the_suite_cached(live):

@@ -133,3 +133,17 @@ def test_checks_fail_with_output_then_a_passing_tree_is_cached(tmp_path, monkeyp
     assert not cached and all(r.ok for r in good)
     again, cached = run_checks(tmp_path, sys.executable, tests, ["good"], "t2", 60)
     assert cached and again[0].name == "cached"
+
+
+def test_fast_tests_get_a_temporary_folder_of_their_own(tmp_path, monkeypatch):
+    """pytest prunes the shared /tmp/pytest-of-<user> to its newest folders: a check running
+    beside graders and other runs must not keep its files there."""
+    monkeypatch.setenv("PRODBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    release = tmp_path / "release"
+    release.mkdir()
+    (release / "test_tmp.py").write_text(
+        "def test_tmp(tmp_path):\n    assert 'pytest-of-' not in str(tmp_path), tmp_path\n"
+    )
+    tests = ["{python}", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_tmp.py"]
+    results, _ = run_checks(release, sys.executable, tests, [], "t3", 120)
+    assert results[0].ok, results[0].output

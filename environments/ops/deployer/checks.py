@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -79,10 +81,17 @@ def run_checks(
     if modules:
         code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
         jobs.append(("import check", [python, "-c", code, *modules]))
+    scratch = Path(tempfile.mkdtemp(prefix="pb-checks-"))
     if tests:
-        jobs.append(("fast tests", [python if a == "{python}" else a for a in tests]))
-    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        results = list(pool.map(lambda j: _run(j[0], j[1], release, timeout), jobs))
+        argv = [python if a == "{python}" else a for a in tests]
+        if "pytest" in argv:  # its own temporary folder, not the shared, pruned one
+            argv.append(f"--basetemp={scratch / 'pytest'}")
+        jobs.append(("fast tests", argv))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            results = list(pool.map(lambda j: _run(j[0], j[1], release, timeout), jobs))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if all(r.ok for r in results):
         marker.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(marker, {"tree": tree, "at": time.time()})
