@@ -1,7 +1,7 @@
 """Commits a task adds to a workspace's history before the run starts (its recent past).
 
-Each is a patch applied with `git apply --index` and committed as its author, dated an hour
-after its parent, so the same task always gives the same shas.
+Each is a patch applied with `git apply --index` and committed as its author, at its own date
+or an hour after its parent, so the same task always gives the same shas.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class WorkspaceCommit:
     message: str
     patch: Path
     author: str  # "Name <email>"
+    at: int | None = None  # epoch seconds; None: an hour after its parent
 
 
 def _git(workspace: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -34,6 +35,11 @@ def _git(workspace: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 def apply_commit(workspace: Path, commit: WorkspaceCommit) -> str:
     """Apply and commit one patch; returns the new HEAD sha."""
+    parent = int(_git(workspace, "log", "-1", "--format=%ct"))
+    if commit.at is not None and commit.at <= parent:
+        raise HistoryError(
+            f"{commit.patch.name}: its date is not after its parent's (history runs forward)"
+        )
     proc = subprocess.run(
         ["git", "apply", "--index", "--whitespace=nowarn", str(commit.patch)],
         cwd=workspace,
@@ -45,9 +51,8 @@ def apply_commit(workspace: Path, commit: WorkspaceCommit) -> str:
         raise HistoryError(
             f"{commit.patch.name} does not apply to the workspace: {proc.stderr.strip()}"
         )
-    parent = int(_git(workspace, "log", "-1", "--format=%ct"))
     name, _, email = commit.author.rstrip(">").partition(" <")
-    when = f"{parent + 3600} +0000"
+    when = f"{commit.at if commit.at is not None else parent + 3600} +0000"
     env = {**os.environ}
     for role in ("AUTHOR", "COMMITTER"):
         env.update({f"GIT_{role}_NAME": name, f"GIT_{role}_EMAIL": email, f"GIT_{role}_DATE": when})

@@ -7,6 +7,7 @@ relative to the task folder and must stay inside it.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -36,6 +37,11 @@ class SetupCommit(_Model):
     message: str = Field(min_length=1)
     patch: str = Field(description="a unified diff in the task folder, applied with `git apply`")
     author: str = Field("Priya Raman <priya@acme.test>", pattern=r"^[^<>]+ <[^<>@\s]+@[^<>\s]+>$")
+    date: dt.datetime | None = Field(
+        None,
+        description="when it was committed (so git log agrees with the tickets and threads); "
+        "default: an hour after the commit before it",
+    )
 
     _rel = field_validator("patch")(_relative)
 

@@ -13,6 +13,7 @@ an infra error (or, for `prodbench tasks validate`, as a broken task).
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import time
 from collections.abc import Callable
@@ -84,7 +85,8 @@ def run_options(task: Task) -> dict:
             "traffic_users": str(setup.traffic.users),
         },
         "commits": tuple(
-            WorkspaceCommit(c.message, task.file(c.patch), c.author) for c in setup.commits
+            WorkspaceCommit(c.message, task.file(c.patch), c.author, _epoch(c.date))
+            for c in setup.commits
         ),
     }
 
@@ -131,3 +133,10 @@ def _wait_firing(view: RunView, alert: str, timeout: float) -> None:
             return
         time.sleep(1.0)
     raise TaskSetupError(f"setup: alert {alert} was not firing after {timeout:.0f} s")
+
+
+def _epoch(when: dt.datetime | None) -> int | None:
+    """Epoch seconds of a setup commit's date; a date without a zone is UTC."""
+    if when is None:
+        return None
+    return int((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp())
