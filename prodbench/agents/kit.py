@@ -292,6 +292,23 @@ class OracleKit:
         alerts = self.call("monitoring", "list_alerts", state="firing")["alerts"]
         return any(a.get("alert") == alert for a in alerts)
 
+    def wait_resolved(
+        self, alert: str, timeout: float = 240.0, interval: float = 5.0, *, required: bool = True
+    ) -> bool:
+        """Wait until `alert` no longer fires: done is when production says so. On timeout a
+        KitError when `required`, else the wait is logged and False returned (on a saturated
+        host a latency window can take long to drain; the work goes on)."""
+        try:
+            self.wait_until(lambda: not self.firing(alert), timeout=timeout, interval=interval)
+        except KitCancelled:
+            raise
+        except KitError as exc:
+            if required:
+                raise
+            self.log(f"{alert} still firing after {timeout:.0f}s: {exc}")
+            return False
+        return True
+
     def deploy(
         self,
         services: Sequence[str],

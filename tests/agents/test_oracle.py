@@ -215,6 +215,7 @@ def test_the_kit_finds_tickets_and_reads_alerts_through_the_tools(run, tmp_path)
     def solve(kit):
         kit.log("ticket " + kit.find_issue("SQLAlchemy engine and session helpers"))
         kit.log(f"firing {kit.firing('NoSuchAlertAnywhere')}")
+        kit.log(f"resolved {kit.wait_resolved('NoSuchAlertAnywhere', timeout=5)}")
         kit.find_issue("no ticket is called anything like this zqxv")
     """
     outcome = OracleAgent(task_dir(tmp_path, solve)).run(context(run, tmp_path))
@@ -222,6 +223,7 @@ def test_the_kit_finds_tickets_and_reads_alerts_through_the_tools(run, tmp_path)
     lines = [json.loads(line) for line in outcome.trajectory.read_text().splitlines()]
     notes = [r["message"] for r in lines if r["action"] == "log"]
     assert re.fullmatch(r"ticket [A-Z]+-\d+", notes[0]) and notes[1] == "firing False"
+    assert notes[2] == "resolved True"
     tools = [(r["server"], r["tool"]) for r in lines if r["action"] == "call"]
     assert ("linear", "list_issues") in tools and ("monitoring", "list_alerts") in tools
 
