@@ -68,7 +68,7 @@ def solve(kit) -> None:
     )
     kit.deploy(["api"])
     # Done is when production says so: wait for the payment alert to clear (polling every 5 s).
-    kit.wait_until(lambda: not kit.firing("PaymentFailuresHigh"), timeout=240, interval=5)
+    kit.wait_resolved("PaymentFailuresHigh", timeout=240, interval=5)
 
     kit.call(
         "linear",
