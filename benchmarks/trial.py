@@ -79,8 +79,12 @@ def main() -> None:
         print(f"  {name:10} {seconds:6.1f} s")
     print(f"per-trial overhead (all but the agent, first grading): {overhead:.1f} s")
     for i, graded in enumerate(grades):
-        parts = ", ".join(f"{k.removeprefix('grade.')} {v:.1f} s" for k, v in graded.timings.items())
-        print(f"grading {i + 1}: {times[f'grade {i + 1}']:.1f} s ({len(graded.checks)} checks; {parts})")
+        parts = ", ".join(
+            f"{k.removeprefix('grade.')} {v:.1f} s" for k, v in graded.timings.items()
+        )
+        print(
+            f"grading {i + 1}: {times[f'grade {i + 1}']:.1f} s ({len(graded.checks)} checks; {parts})"
+        )
 
 
 def _time(fn) -> float:

@@ -347,7 +347,10 @@ def grade(
     (task,) = _select(state.task, tasks_dir)
     env = handle.env()
     if env is None:
-        _fail(f"run {run_id} has no env.json: it never came up", "start it with `prodbench up --task ID`")
+        _fail(
+            f"run {run_id} has no env.json: it never came up",
+            "start it with `prodbench up --task ID`",
+        )
     state.agent_finished_at = state.agent_finished_at or time.time()
     view.write_task_state(state)
     result = grade_trial(

@@ -17,8 +17,16 @@ SECOND = "flag-search-suggestions"  # a second category: a flag-gated feature, n
 @pytest.mark.timeout(2400)
 def test_gate_on_real_tasks(tmp_path):
     out = tmp_path / "gate"
-    args = ["tasks", "validate", TASK, SECOND, "--out", str(out),
-            "--runs-dir", str(tmp_path / "runs")]
+    args = [
+        "tasks",
+        "validate",
+        TASK,
+        SECOND,
+        "--out",
+        str(out),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    ]
     gate = cli(*args, timeout=2100)
     assert gate.returncode == 0, gate.stdout + gate.stderr
     assert "2/2 valid" in gate.stdout
@@ -31,8 +39,9 @@ def test_gate_on_real_tasks(tmp_path):
     assert not noop["passed"] and noop["composite"] <= 30, noop
     phases = {"up", "setup", "agent", "grade", "down", "grade.feature", "grade.devops"}
     assert phases | {"grade.quality"} <= set(oracle["timings"]), oracle["timings"]
-    assert max(oracle["timings"][p] for p in ("grade.feature", "grade.devops")) <= (
-        oracle["timings"]["grade"]
+    assert (
+        max(oracle["timings"][p] for p in ("grade.feature", "grade.devops"))
+        <= (oracle["timings"]["grade"])
     )
     failing = {c["name"] for c in noop["checks"] if c["score"] < 1 and not c["penalty"]}
     assert "test_production.py::test_checkouts_survive_processor_blips" in failing

@@ -153,8 +153,9 @@ def test_tasks_commands(tmp_path):
     static = cli("tasks", "validate", "slow-search", "--static", "--tasks-dir", str(tmp_path))
     assert static.returncode == 0 and "well-formed" in static.stdout, static.stderr
     cli("tasks", "new", "fast-search", "--category", "latency", "--tasks-dir", str(tmp_path))
-    both = cli("tasks", "validate", "slow-search", "fast-search", "--static",
-               "--tasks-dir", str(tmp_path))
+    both = cli(
+        "tasks", "validate", "slow-search", "fast-search", "--static", "--tasks-dir", str(tmp_path)
+    )
     assert both.returncode == 0 and "2 task(s) well-formed" in both.stdout, both.stderr
     bad = cli("tasks", "new", "slow-search", "--category", "latency", "--tasks-dir", str(tmp_path))
     assert bad.returncode == 1 and "exists already" in bad.stderr
