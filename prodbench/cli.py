@@ -650,6 +650,9 @@ def _register_suite_commands() -> None:
     app.add_typer(cli_suite.tasks_app, name="tasks")
     app.command("run")(cli_suite.run)
     app.command("grade")(cli_suite.grade)
+    from prodbench import cli_compose
+
+    app.add_typer(cli_compose.compose_app, name="compose")
 
 
 _register_suite_commands()

@@ -1,0 +1,2 @@
+-- The payments simulator's own database.
+CREATE DATABASE payments;
