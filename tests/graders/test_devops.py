@@ -24,7 +24,7 @@ from graders.config import (
     SlackMessageCheck,
     StatuspageIncidentCheck,
 )
-from graders.runview import TaskState
+from graders.runview import RunView, TaskState
 from graders.scoring import dimension_score
 
 START = 1_795_000_000.0  # the agent was handed the run
@@ -832,6 +832,8 @@ class FakeView:
 
     def ops(self) -> httpx.Client:
         return self._client("ops")
+
+    deployer_config = RunView.deployer_config  # reads run_dir's state/ops/deployer.json
 
     def tool_export(self, tool: str) -> dict:
         with self._client(tool) as client:
