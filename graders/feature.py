@@ -41,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -202,16 +203,25 @@ def _nodeid(file: str, classname: str, name: str) -> str:
 def run_pytest(
     argv: list[str], cwd: Path, env: dict[str, str], xml: Path, timeout: float
 ) -> tuple[int | None, str, float]:
-    """(exit code or None on timeout, output tail, seconds) of one pytest process."""
+    """(exit code or None on timeout, output tail, seconds) of one pytest process.
+
+    Each gets a temporary folder of its own: pytest prunes the shared /tmp/pytest-of-<user> to
+    its newest few, which under concurrent trials can be a folder another process is using.
+    A short path under /tmp, since tests put Unix sockets there (a socket path is <= 107 bytes).
+    """
     started = time.monotonic()
     xml.unlink(missing_ok=True)
+    scratch = tempfile.mkdtemp(prefix="pb-pytest-")
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
+            [*argv, f"--basetemp={scratch}/t"],
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
         code, output = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
         code, output = None, exc.stdout.decode(errors="replace") if exc.stdout else ""
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     tail = "\n".join(output.strip().splitlines()[-DETAIL_LINES:])
     return code, tail, round(time.monotonic() - started, 3)
 
@@ -245,7 +255,6 @@ def run_hidden(hidden: Path, env: dict[str, str], timeout: float) -> SuiteRun:
     argv = [sys.executable, "-m", "pytest", str(hidden), "--rootdir", str(hidden)]
     argv += ["-p", "graders.testkit", "-p", "no:cacheprovider", "-q", "-o", "junit_family=xunit1"]
     argv += [f"--junitxml={xml}", *plugin_args(find_test_files(hidden))]
-    argv += [f"--basetemp={hidden.parent / 'tmp-hidden'}"]
     code, tail, seconds = run_pytest(argv, hidden, env, xml, timeout)
     outcomes, collection = parse_junit(xml)
     broken = None
@@ -281,7 +290,6 @@ def run_monorepo_hidden(
     argv = [python, "-m", "pytest", *names, "-p", "no:cacheprovider", "-q"]
     argv += ["-o", "junit_family=xunit1", f"--junitxml={xml}"]
     argv += plugin_args([*find_test_files(target), *(export / "tests").glob("conftest.py")])
-    argv += [f"--basetemp={dest.parent / 'tmp-monorepo-hidden'}"]
     code, tail, seconds = run_pytest(argv, export, clean_env(), xml, timeout)
     outcomes, collection = parse_junit(xml)
     for outcome in outcomes:
@@ -643,9 +651,6 @@ def _run_shard(
     argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     argv += ["-o", "junit_family=xunit1", f"--junitxml={xml}", *files]
     argv += plugin_args([root / f.split("::")[0] for f in files] + list(root.rglob("conftest.py")))
-    # Its own temporary folder: pytest prunes the shared /tmp/pytest-of-<user> to the newest
-    # few, which under concurrent trials can be another process's folder in use.
-    argv += [f"--basetemp={root.parent / f'tmp-monorepo-{index}'}"]
     code, tail, _ = run_pytest(argv, root, clean_env(), xml, timeout)
     outcomes, collection = parse_junit(xml)
     bad = [o for o in outcomes if o.outcome in ("failed", "error")]

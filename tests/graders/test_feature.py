@@ -168,7 +168,7 @@ def test_broken_promise(acme):
 
 def test_temporary_files_stay_in_the_grading(tmp_path):
     # pytest prunes the shared /tmp/pytest-of-<user> to its newest folders: not ours to use.
-    assert "tmp-hidden" in str(tmp_path)
+    assert "/pb-pytest-" in str(tmp_path) and len(str(tmp_path)) < 60, tmp_path
 """
 
 
