@@ -114,3 +114,38 @@ def test_webhooks_are_signed_and_delivered(settings: Settings) -> None:
     assert verify_signature("whsec_test", req.content, req.headers["x-acme-signature"])
     event = json.loads(req.content)
     assert event["type"] == "charge.captured" and event["data"]["charge"]["captured_cents"] == 2500
+
+
+def test_client_rides_out_a_processor_restart() -> None:
+    """A deploy restarts payments: calls made while its port is closed wait for it, not fail."""
+    import socket
+    import threading
+
+    import uvicorn
+    from fastapi import FastAPI
+
+    from acme.api.services.payments_client import PaymentsClient
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    processor = FastAPI()
+
+    @processor.post("/v1/charges")
+    def authorize() -> dict[str, Any]:
+        return {"id": "ch_1", "status": "authorized", "amount_cents": 2500}
+
+    server = uvicorn.Server(uvicorn.Config(processor, port=port, log_level="warning"))
+    # Nothing listens yet: the first attempt is refused; the server comes up during the backoff.
+    starter = threading.Timer(0.2, server.run)
+    starter.start()
+    client = PaymentsClient(f"http://127.0.0.1:{port}", timeout=5)
+    try:
+        charge = client.authorize(
+            amount_cents=2500, currency="usd", card=CARD, idempotency_key="k1", metadata={}
+        )
+        assert charge.id == "ch_1" and charge.status == "authorized"
+    finally:
+        client.close()
+        server.should_exit = True
+        starter.join(5)

@@ -16,6 +16,10 @@ from acme.common.logging import current_request_id
 
 log = logging.getLogger(__name__)
 
+# A refused connection never reached the processor, so trying it again is always safe; with
+# httpcore's backoff (0, 0.5, 1, 2 s) four retries ride out a payments restart during a deploy.
+CONNECT_RETRIES = 4
+
 
 class PaymentError(Exception):
     reason = "payment_error"
@@ -85,7 +89,10 @@ class PaymentsClient:
         self.http = http or httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            transport=httpx.HTTPTransport(
+                retries=CONNECT_RETRIES,
+                limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            ),
         )
 
     def close(self) -> None:
