@@ -37,6 +37,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,10 +45,11 @@ import tarfile
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from environments.ops.deployer.build import precompile
 from environments.paths import cache_dir
@@ -64,6 +66,8 @@ DETAIL_CHARS = 2000
 SHARDS = 3
 CACHE_VERSION = 1
 GRADER_ENV_PREFIXES = ("ACME_", "SENTRY_", "PRODBENCH_", "OPS_", "TRAFFIC_")
+T = TypeVar("T")
+STARTS_PYTHON = re.compile(r"sys\.executable|['\"]python3?(?:\.\d+)?['\"]")
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "var", ".pytest_cache"}
 
 
@@ -498,10 +502,11 @@ def _module_name(graph: ModuleGraph, path: Path) -> str:
 def file_deps(graph: ModuleGraph, path: Path, conftests: list[Conftest]) -> set[str]:
     """Modules a test file can execute: its imports and those of the fixtures it names.
 
-    A file that starts processes (`subprocess`, `sys.executable`) can run any module: all.
+    A file that starts Python processes (`sys.executable`, a `"python"` argument) can
+    run any module: all. Other programs it starts (redis-server, pg_ctl) run none of ours.
     """
     text = path.read_text(encoding="utf-8", errors="replace")
-    if "subprocess" in text or "sys.executable" in text:
+    if STARTS_PYTHON.search(text):
         return set(graph.modules)
     tree = _tree(path)
     used = {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
@@ -741,8 +746,24 @@ def grade_feature(
     *,
     deployed_commit: str | None,
     deployed: bool,
+    timings: dict[str, float] | None = None,
 ) -> list[Check]:
-    """Feature checks of one trial (see the module doc); `work_dir` is grader-only scratch."""
+    """Feature checks of one trial (see the module doc); `work_dir` is grader-only scratch.
+
+    `timings` gets each part's wall seconds (`feature.<part>`): what a slow grading waited on.
+    """
+    timings = {} if timings is None else timings
+
+    def timed(part: str, fn: Callable[..., T]) -> Callable[..., T]:
+        def run(*args: object, **kwargs: object) -> T:
+            started = time.monotonic()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                timings[f"feature.{part}"] = round(time.monotonic() - started, 3)
+
+        return run
+
     work_dir.mkdir(parents=True, exist_ok=True)
     hidden = stage_hidden_tests(tests_dir, work_dir / "hidden")
     static = discover_tests(hidden)
@@ -756,14 +777,18 @@ def grade_feature(
         ]
     ingress = _ingress(view)
     commit = deployed_commit or "HEAD"
-    export = export_commit(view.workspace, commit, work_dir / "deployed")
+    export = timed("export", export_commit)(view.workspace, commit, work_dir / "deployed")
     env = grader_env(view, export)
     regression = grading.regression
     with ThreadPoolExecutor(max_workers=4) as pool:
-        hidden_run = pool.submit(run_hidden, hidden, env, grading.timeout) if static else None
+        hidden_run = (
+            pool.submit(timed("hidden", run_hidden), hidden, env, grading.timeout)
+            if static
+            else None
+        )
         mono_hidden = (
             pool.submit(
-                run_monorepo_hidden,
+                timed("monorepo_hidden", run_monorepo_hidden),
                 tests_dir,
                 view.workspace,
                 commit,
@@ -776,7 +801,7 @@ def grade_feature(
         )
         mono = (
             pool.submit(
-                run_monorepo,
+                timed("monorepo", run_monorepo),
                 export,
                 regression.monorepo_tests,
                 _python(view),
@@ -786,7 +811,7 @@ def grade_feature(
             if regression.monorepo
             else None
         )
-        smoke = pool.submit(run_smoke, ingress) if regression.smoke else None
+        smoke = pool.submit(timed("smoke", run_smoke), ingress) if regression.smoke else None
         tests = (
             hidden_checks(grading, static, hidden_run.result(), in_monorepo) if hidden_run else []
         )

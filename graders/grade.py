@@ -54,6 +54,7 @@ def grade_trial(
     head = _git(view.workspace, "rev-parse", "HEAD")
     commit, deployed = deployed_commit(spec.grading, view, state)
     seconds: dict[str, float] = {}
+    parts: dict[str, float] = {}
 
     def timed(name: str, fn: Callable[..., T]) -> Callable[..., T]:
         def run(*args: object, **kwargs: object) -> T:
@@ -75,6 +76,7 @@ def grade_trial(
             work_dir,
             deployed_commit=commit,
             deployed=deployed,
+            timings=parts,
         )
         devops = pool.submit(timed("devops", grade_devops), spec.grading.devops, view, state)
         quality = pool.submit(
@@ -101,7 +103,7 @@ def grade_trial(
         quality=q,
         checks=[*checks, *quality_checks],
         judge=judgement,
-        timings=seconds,
+        timings=seconds | {f"grade.{k}": v for k, v in sorted(parts.items())},
     )
     return score_trial(result)
 

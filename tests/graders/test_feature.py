@@ -18,6 +18,7 @@ from environments.runtime.procs import run_processes
 from graders.config import FeatureGrading
 from graders.feature import (
     NOT_LIVE,
+    cache_keys,
     check_weights,
     discover_tests,
     grade_feature,
@@ -68,6 +69,50 @@ def test_a_failing_group_deducts_its_penalty_from_f(passed, failing, expected):
         Check(name="p", dimension="feature", weight=w, score=0, penalty=True) for w in weights
     ]
     assert dimension_score(tests + penalties, "feature") == pytest.approx(expected, abs=1e-8)
+
+
+def test_a_monorepo_test_file_is_rerun_only_when_what_it_can_run_changed(tmp_path):
+    def write(rel: str, text: str) -> None:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+
+    write("shop/__init__.py", "")
+    write("shop/cart.py", "TOTAL = 1\n")
+    write("shop/orders.py", "from shop.cart import TOTAL\n")
+    write("shop/search.py", "RANK = 1\n")
+    write("README.md", "the shop\n")
+    # starts a server that is not ours: runs only what it imports
+    write(
+        "tests/test_cache.py",
+        "import subprocess\nfrom shop.cart import TOTAL\n\n"
+        "def test_c():\n    subprocess.run(['redis-server', '--version'])\n",
+    )
+    write("tests/test_orders.py", "from shop.orders import *\n\ndef test_o():\n    pass\n")
+    # starts Python: can run any of our modules
+    write(
+        "tests/test_cli.py",
+        "import subprocess, sys\n\ndef test_s():\n    subprocess.run([sys.executable, '-V'])\n",
+    )
+    files = sorted((tmp_path / "tests").glob("test_*.py"))
+
+    def changed_after(rel: str, text: str) -> set[str]:
+        before = cache_keys(tmp_path, files, "py")
+        write(rel, text)
+        after = cache_keys(tmp_path, files, "py")
+        return {f.name for f in files if before[f] != after[f]}
+
+    assert changed_after("shop/search.py", "RANK = 2\n") == {"test_cli.py"}
+    assert changed_after("shop/orders.py", "from shop.cart import *\n") == {
+        "test_orders.py",
+        "test_cli.py",
+    }
+    assert changed_after("shop/cart.py", "TOTAL = 2\n") == {
+        "test_cache.py",
+        "test_orders.py",
+        "test_cli.py",
+    }
+    # a file no module is (templates, migrations, docs) may be read by any test
+    assert changed_after("README.md", "the shop, v2\n") == {f.name for f in files}
 
 
 def test_tests_are_discovered_without_running_them(tmp_path):
