@@ -287,6 +287,16 @@ class OracleKit:
         first = items[0]
         return str(first.get("identifier") or first["id"])
 
+    def close_issue(self, issue: str, comment: str) -> None:
+        """Say what was done on the Linear issue, then move it to Done (two tool calls, as an
+        engineer makes them)."""
+        self.call("linear", "create_comment", issueId=issue, body=comment)
+        self.call("linear", "update_issue", id=issue, state="Done")
+
+    def post_message(self, channel: str, text: str) -> None:
+        """A message in a Slack channel, by name (`incidents`) or id."""
+        self.call("slack", "slack_post_message", channel_id=channel, text=text)
+
     def firing(self, alert: str) -> bool:
         """Whether the monitoring server lists `alert` as firing now."""
         alerts = self.call("monitoring", "list_alerts", state="firing")["alerts"]

@@ -213,9 +213,14 @@ def test_a_failed_deploy_is_returned_when_expected_and_raised_otherwise(run, tmp
 def test_the_kit_finds_tickets_and_reads_alerts_through_the_tools(run, tmp_path):
     solve = """
     def solve(kit):
-        kit.log("ticket " + kit.find_issue("SQLAlchemy engine and session helpers"))
+        ticket = kit.find_issue("SQLAlchemy engine and session helpers")
+        kit.log("ticket " + ticket)
         kit.log(f"firing {kit.firing('NoSuchAlertAnywhere')}")
         kit.log(f"resolved {kit.wait_resolved('NoSuchAlertAnywhere', timeout=5)}")
+        kit.close_issue(ticket, "Helpers landed in acme.common.db")
+        issue = kit.call("linear", "get_issue", id=ticket)
+        kit.log(f"{issue['state']} {issue['comments'][-1]['body']}")
+        kit.post_message("eng", "db helpers are in")
         kit.find_issue("no ticket is called anything like this zqxv")
     """
     outcome = OracleAgent(task_dir(tmp_path, solve)).run(context(run, tmp_path))
@@ -224,8 +229,12 @@ def test_the_kit_finds_tickets_and_reads_alerts_through_the_tools(run, tmp_path)
     notes = [r["message"] for r in lines if r["action"] == "log"]
     assert re.fullmatch(r"ticket [A-Z]+-\d+", notes[0]) and notes[1] == "firing False"
     assert notes[2] == "resolved True"
+    assert notes[3] == "Done Helpers landed in acme.common.db"
     tools = [(r["server"], r["tool"]) for r in lines if r["action"] == "call"]
     assert ("linear", "list_issues") in tools and ("monitoring", "list_alerts") in tools
+    posted = [r for r in lines if r["action"] == "call" and r["tool"] == "slack_post_message"]
+    assert posted[0]["arguments"] == {"channel_id": "eng", "text": "db helpers are in"}
+    assert "error" not in posted[0]
 
 
 def test_a_task_without_a_solution_is_refused(tmp_path):

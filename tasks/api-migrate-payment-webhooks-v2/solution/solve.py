@@ -154,20 +154,15 @@ def solve(kit) -> None:
     )
     kit.deploy(["api"])
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Done. Payments delivers webhooks to /api/v1/payments/events (deployed first); "
+    kit.close_issue(
+        ticket,
+        "Done. Payments delivers webhooks to /api/v1/payments/events (deployed first); "
         "monitoring showed no more posts to /api/v1/payments/webhook, which now answers 410 "
         "Gone (endpoint_removed, Link to /payments/events), deployed to api.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="payments-team",
-        text="The v1 webhook receiver POST /api/v1/payments/webhook is removed (410 Gone). "
+    kit.post_message(
+        "payments-team",
+        "The v1 webhook receiver POST /api/v1/payments/webhook is removed (410 Gone). "
         "Processor webhooks go to /api/v1/payments/events; payments was deployed first and no "
         "delivery hit the old path since.",
     )

@@ -218,21 +218,16 @@ def solve(kit) -> None:
     )
     kit.deploy(["api"])
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Done. The storefront's product page uses GET /recommendations (reason under each "
+    kit.close_issue(
+        ticket,
+        "Done. The storefront's product page uses GET /recommendations (reason under each "
         "card, best-effort), deployed to web first; monitoring showed no more calls to "
         "/products/{id}/related, which now answers 410 Gone (endpoint_removed, Link to "
         "/recommendations), deployed to api.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="eng",
-        text="GET /api/v1/products/{id}/related is removed: it answers 410 Gone now. The product "
+    kit.post_message(
+        "eng",
+        "GET /api/v1/products/{id}/related is removed: it answers 410 Gone now. The product "
         "page uses GET /api/v1/recommendations?product_id= (web deployed first, no callers "
         "left on the old route).",
     )

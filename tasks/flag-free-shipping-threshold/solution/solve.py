@@ -31,22 +31,17 @@ def solve(kit) -> None:
     kit.deploy(["web"])
     kit.call("deploy", "set_flag", name="free_shipping_experiment_threshold_cents", value=3500)
 
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="eng",
-        text="The free-shipping experiment is live: api and web are deployed and "
+    kit.post_message(
+        "eng",
+        "The free-shipping experiment is live: api and web are deployed and "
         "free_shipping_experiment_threshold_cents is 3500, so the 50% cohort gets free shipping "
         "from $35 (everyone else keeps $50). Set the flag to 0 to stop it.",
     )
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Shipped: the cart and checkout use the customer's threshold (cohort = "
+    kit.close_issue(
+        ticket,
+        "Shipped: the cart and checkout use the customer's threshold (cohort = "
         "free_shipping_experiment by user id, threshold = free_shipping_experiment_threshold_cents, "
         "0 = off); cart responses carry free_shipping_threshold_cents; the cart and checkout pages "
         "show 'Add $X more for free shipping.'. Deployed api then web, and set the threshold flag "
         "to 3500 ($35) to start the experiment.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")

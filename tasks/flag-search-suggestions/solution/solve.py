@@ -28,21 +28,16 @@ def solve(kit) -> None:
     kit.deploy(["web"])
     kit.call("deploy", "set_flag", name="search_suggestions", value="staff")
 
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="eng",
-        text="Search suggestions are on for staff (search_suggestions = staff): admins see "
+    kit.post_message(
+        "eng",
+        "Search suggestions are on for staff (search_suggestions = staff): admins see "
         "'Suggested searches' on the search page and `suggestions` in GET /api/v1/search; "
         "customers and the iOS app get the unchanged payload.",
     )
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Shipped: GET /api/v1/search adds `suggestions` (max 5 distinct active product "
+    kit.close_issue(
+        ticket,
+        "Shipped: GET /api/v1/search adds `suggestions` (max 5 distinct active product "
         "names containing every query word) only when search_suggestions allows the caller "
         "(off/staff/all); others get exactly the old payload. The search page shows Suggested "
         "searches. Deployed api then web and set the flag to staff for dogfooding.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")

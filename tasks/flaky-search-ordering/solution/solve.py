@@ -40,17 +40,16 @@ def solve(kit) -> None:
     )
     kit.deploy(["api"])
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Cause: search candidates went through a set (per-request iteration order, items "
+    kit.close_issue(
+        ticket,
+        "Cause: search candidates went through a set (per-request iteration order, items "
         "hash by object identity) and the relevance sort had lost its tie-break, so products "
         "with the same score came back in a different order on every request. Fixed in the "
         "service: sort by score desc then product id asc, no set. The test is unchanged and "
         "passes every run; deployed to api.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call("slack", "slack_post_message", channel_id="eng",
-             text="Fixed the flaky search paging test at its cause (non-deterministic order for "
-                  "tied scores in the search service); deployed to api. Test unchanged.")
+    kit.post_message(
+        "eng",
+        "Fixed the flaky search paging test at its cause (non-deterministic order for "
+        "tied scores in the search service); deployed to api. Test unchanged.",
+    )

@@ -38,16 +38,15 @@ def solve(kit) -> None:
     )
     kit.deploy(["api"])
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Cause: percent_of computed tax with float division and round(), and Python's "
+    kit.close_issue(
+        ticket,
+        "Cause: percent_of computed tax with float division and round(), and Python's "
         "round() is banker's rounding (half to even), so exact half cents rounded down on "
         "about 1 subtotal in 800; the random test only sampled one now and then. Fixed with "
         "integer half-up arithmetic in the service; the test is unchanged. Deployed to api.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call("slack", "slack_post_message", channel_id="eng",
-             text="Tax rounding is fixed and deployed to api: half cents round up again (the "
-                  "helper used round(), i.e. half to even). The flaky pricing test was right.")
+    kit.post_message(
+        "eng",
+        "Tax rounding is fixed and deployed to api: half cents round up again (the "
+        "helper used round(), i.e. half to even). The flaky pricing test was right.",
+    )

@@ -31,21 +31,16 @@ def solve(kit) -> None:
     # drain; report what we see rather than give up on the ticket and the thread.
     kit.wait_resolved("HighLatencyP95", timeout=480, interval=10, required=False)
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Cause: the listing's review summaries ran an N+1 query per product and per review "
+    kit.close_issue(
+        ticket,
+        "Cause: the listing's review summaries ran an N+1 query per product and per review "
         "(~1000 queries for the home page) outside the catalogue cache. Fixed with two grouped "
         "queries per page (star counts, verified buyers), cached with the page; same numbers, "
         "flag stays on. Deployed to api; p95 is back under 500 ms and HighLatencyP95 cleared.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="incidents",
-        text="All clear on the storefront latency: the review-summary N+1 on listings is fixed "
+    kit.post_message(
+        "incidents",
+        "All clear on the storefront latency: the review-summary N+1 on listings is fixed "
         "(grouped queries, cached with the page) and deployed to api. p95 is back under 500 ms, "
         "HighLatencyP95 resolved, review cards stay on.",
     )

@@ -59,11 +59,9 @@ def solve(kit) -> None:
     # drain; report what we see rather than give up on the ticket and the thread.
     kit.wait_resolved("HighLatencyP95", timeout=480, interval=10, required=False)
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Cause: migration 0004 (index audit) dropped ix_order_items_product_id, and the "
+    kit.close_issue(
+        ticket,
+        "Cause: migration 0004 (index audit) dropped ix_order_items_product_id, and the "
         "popular ranking sums units sold per active product with one lookup per product on "
         "order_items.product_id; without the index each lookup scanned all of order_items "
         "(~1000 scans per search), so every search took seconds. Fixed with migration 0005 "
@@ -71,7 +69,6 @@ def solve(kit) -> None:
         "Deployed to api (migrated to 0005); search is back to milliseconds and HighLatencyP95 "
         "cleared. Ranking and flag unchanged, numbers still live.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
     kit.call(
         "linear",
         "create_comment",
@@ -81,11 +78,9 @@ def solve(kit) -> None:
         "seconds. Re-created by migration 0005 on top of 0004; please keep it off the "
         "drop list in the index audit.",
     )
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="incidents",
-        text="All clear on search latency: the popular ranking looks up units sold per product "
+    kit.post_message(
+        "incidents",
+        "All clear on search latency: the popular ranking looks up units sold per product "
         "on order_items.product_id, whose index 0004 had dropped. Migration 0005 re-creates it "
         "and is deployed (api). Search is back to milliseconds, HighLatencyP95 resolved; "
         "`popular` stays on with live numbers.",

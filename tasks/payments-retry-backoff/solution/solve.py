@@ -70,19 +70,14 @@ def solve(kit) -> None:
     # Done is when production says so: wait for the payment alert to clear (polling every 5 s).
     kit.wait_resolved("PaymentFailuresHigh", timeout=240, interval=5)
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Fixed: transient processor failures are retried with exponential backoff again "
+    kit.close_issue(
+        ticket,
+        "Fixed: transient processor failures are retried with exponential backoff again "
         "(4 attempts, 50/100/200 ms; declines never retried; same idempotency keys). "
         "Deployed to api; payment failures are back under the alert threshold.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="incidents",
-        text="All clear on checkout failures: retries with backoff are deployed to api and "
+    kit.post_message(
+        "incidents",
+        "All clear on checkout failures: retries with backoff are deployed to api and "
         "payment failures are back to normal while the processor is degraded.",
     )

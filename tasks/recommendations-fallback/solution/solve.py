@@ -90,21 +90,16 @@ def solve(kit) -> None:
     kit.deploy(["api"])
     kit.deploy(["web"])
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Fixed: co-purchase recommendations only consider active products (a deactivated "
+    kit.close_issue(
+        ticket,
+        "Fixed: co-purchase recommendations only consider active products (a deactivated "
         "one raised KeyError on /related), and the product page treats recommendations as "
         "optional: 500 ms timeout, fallback to no recommendations on any failure. Deployed "
         "to api and web; product pages render again.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="incidents",
-        text="All clear on the failing product pages: recommendations skip deactivated products "
+    kit.post_message(
+        "incidents",
+        "All clear on the failing product pages: recommendations skip deactivated products "
         "and the page no longer fails or waits on them (500 ms timeout, fallback). Deployed "
         "to api and web.",
     )

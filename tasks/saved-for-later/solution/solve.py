@@ -38,11 +38,9 @@ def solve(kit) -> None:
     kit.deploy(["worker"])
     kit.deploy(["web"])
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Deployed: api (with migration 0004_saved_items), then worker, then web. "
+    kit.close_issue(
+        ticket,
+        "Deployed: api (with migration 0004_saved_items), then worker, then web. "
         "GET/POST /api/v1/saved-items, POST /api/v1/saved-items/{id}/move-to-cart and "
         "DELETE /api/v1/saved-items/{id}, scoped to the signed-in customer (others' items are "
         "404). Admin price drops enqueue saved_items_price_drop; the worker emails each saver "
@@ -50,12 +48,9 @@ def solve(kit) -> None:
         "later section with Move to cart / Remove and Save for later on every line. Cart and "
         "checkout payloads are unchanged.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="eng",
-        text="Saved for later is live (api + worker + web deployed): shoppers can park a cart "
+    kit.post_message(
+        "eng",
+        "Saved for later is live (api + worker + web deployed): shoppers can park a cart "
         "line, move it back or remove it from the cart page, and get one email when an admin "
         "lowers the price of something they saved. Cart and checkout APIs are unchanged.",
     )

@@ -73,14 +73,17 @@ def solve(kit) -> None:
         properties={"Status": "Resolved", "Severity": "SEV2", "Date": "2026-11-19",
                     "Services": ["api", "web"]},
     )
-    kit.call("linear", "create_comment", issueId=ticket,
-             body="Fixed and deployed (web, then api): failed logins are throttled per client "
-             "address (10 / 10 min) and per account (5 / 15 min) with 429 "
-             "too_many_login_attempts + Retry-After, before the password check; successful "
-             "logins never count; the storefront form forwards the shopper's address. Status "
-             "page incident resolved, report in Notion > Incidents.")
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call("slack", "slack_post_message", channel_id="incidents",
-             text="Credential stuffing mitigated: login throttling (per address and per account, "
-             "429 + Retry-After) is deployed to web and api; the attack now gets 429s and "
-             "customers log in normally. Report in Notion > Incidents.")
+    kit.close_issue(
+        ticket,
+        "Fixed and deployed (web, then api): failed logins are throttled per client "
+        "address (10 / 10 min) and per account (5 / 15 min) with 429 "
+        "too_many_login_attempts + Retry-After, before the password check; successful "
+        "logins never count; the storefront form forwards the shopper's address. Status "
+        "page incident resolved, report in Notion > Incidents.",
+    )
+    kit.post_message(
+        "incidents",
+        "Credential stuffing mitigated: login throttling (per address and per account, "
+        "429 + Retry-After) is deployed to web and api; the attack now gets 429s and "
+        "customers log in normally. Report in Notion > Incidents.",
+    )

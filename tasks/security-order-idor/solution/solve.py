@@ -82,16 +82,19 @@ def solve(kit) -> None:
         properties={"Status": "Resolved", "Severity": "SEV2", "Date": "2026-11-19",
                     "Services": ["api", "worker"]},
     )
-    kit.call("linear", "create_comment", issueId=ticket,
-             body="Fixed and deployed (api, then worker): receipts open for the owner or an "
-             "admin, or through a signed link (HMAC-SHA256 token of the order id) in "
-             "`receipt_url` and the confirmation email; everyone else gets a 404. Sentry "
-             "issue resolved, status page incident resolved, report in Notion > Incidents.")
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call("slack", "slack_post_message", channel_id="incidents",
-             text="Receipt exposure fixed and deployed (api + worker): receipts need the owner's "
-             "session or the email's signed link, the enumeration only gets 404s now. Incident "
-             "report is in Notion > Incidents.")
+    kit.close_issue(
+        ticket,
+        "Fixed and deployed (api, then worker): receipts open for the owner or an "
+        "admin, or through a signed link (HMAC-SHA256 token of the order id) in "
+        "`receipt_url` and the confirmation email; everyone else gets a 404. Sentry "
+        "issue resolved, status page incident resolved, report in Notion > Incidents.",
+    )
+    kit.post_message(
+        "incidents",
+        "Receipt exposure fixed and deployed (api + worker): receipts need the owner's "
+        "session or the email's signed link, the enumeration only gets 404s now. Incident "
+        "report is in Notion > Incidents.",
+    )
 
 
 def _sentry_issue(result) -> str:

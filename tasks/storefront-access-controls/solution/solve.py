@@ -34,22 +34,17 @@ def solve(kit) -> None:
     kit.deploy(["api"])
     kit.deploy(["web"])
 
-    kit.call(
-        "linear",
-        "create_comment",
-        issueId=ticket,
-        body="Deployed: api (with migration 0004_storefront_access_controls) then web. Four "
+    kit.close_issue(
+        ticket,
+        "Deployed: api (with migration 0004_storefront_access_controls) then web. Four "
         "controls (catalog, search, reviews, prices) under /api/v1/admin/access-controls with a "
         "change history; /api/v1/store publishes `access`; the admin page has a Storefront "
         "access form; navigation and product pages follow the controls. All four are open in "
         "production, ready for Monday's prices pilot.",
     )
-    kit.call("linear", "update_issue", id=ticket, state="Done")
-    kit.call(
-        "slack",
-        "slack_post_message",
-        channel_id="eng",
-        text="Storefront access controls are live (api + web deployed): catalog, search, reviews "
+    kit.post_message(
+        "eng",
+        "Storefront access controls are live (api + web deployed): catalog, search, reviews "
         "and prices can be closed to anonymous visitors one by one from the admin page, and every "
         "change is recorded. Everything is open for now; flip `prices` for the pilot on Monday.",
     )
