@@ -8,6 +8,7 @@ deployed code. They run in a grader-only process with these fixtures at hand, no
 | `acme` | `httpx.Client` on the ingress (`ACME_URL`), anonymous, `follow_redirects=False` |
 | `admin_client` | the same, logged in as the store admin (`admin@acme.test`) with a bearer token |
 | `customer_client` | the same, logged in as the first seeded customer (lowest id); `customer_email` names it |
+| `new_customer` | `new_customer(name="Grace Hopper") -> dict`: registers a fresh customer (unique email) and returns its bearer `Authorization` header |
 | `workspace` | `Path` of the deployed commit's files (a `git archive` export, not the agent's checkout) |
 | `prometheus` | `prometheus(query) -> list[dict]`: an instant PromQL query's `data.result` |
 | `tool_state` | `tool_state(tool) -> dict`: a team tool's whole state (slack, linear, notion, sentry, statuspage) |
@@ -35,6 +36,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +108,23 @@ def _customer_auth(acme_url: str, customer_email: str) -> dict[str, str]:
 def customer_client(acme_url: str, _customer_auth: dict[str, str]) -> Iterator[httpx.Client]:
     with _client(acme_url, _customer_auth) as client:
         yield client
+
+
+@pytest.fixture
+def new_customer(acme_url: str) -> Iterator[Callable[..., dict[str, str]]]:
+    """A fresh customer per call: an empty cart and no orders, whatever the tests did before."""
+    with _client(acme_url) as client:
+
+        def register(name: str = "Grace Hopper") -> dict[str, str]:
+            email = f"grader-{uuid.uuid4().hex[:12]}@example.com"
+            resp = client.post(
+                "/api/v1/users",
+                json={"email": email, "name": name, "password": "s3cure-pass-123"},
+            )
+            assert resp.status_code == 201, f"registering a customer: {resp.text}"
+            return {"Authorization": f"Bearer {resp.json()['token']}"}
+
+        yield register
 
 
 @pytest.fixture(scope="session")

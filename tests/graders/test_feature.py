@@ -190,9 +190,13 @@ import httpx
 def test_storefront(acme):
     assert acme.get("/").status_code == 200
 
-def test_admin_and_customer(admin_client, customer_client, customer_email):
+def test_admin_and_customer(admin_client, customer_client, customer_email, acme, new_customer):
     assert admin_client.get("/api/v1/admin/stats").status_code == 200
     assert customer_client.get("/api/v1/users/me").json()["email"] == customer_email
+    ada, bob = new_customer("Ada Lovelace"), new_customer()
+    me = acme.get("/api/v1/users/me", headers=ada).json()
+    assert me["name"] == "Ada Lovelace" and me["email"] != customer_email
+    assert acme.get("/api/v1/users/me", headers=bob).json()["id"] != me["id"]
 
 def test_run_side(workspace, prometheus, tool_state, ops, run_view, app_db):
     assert app_db("SELECT count(*) FROM products WHERE id <= :top", top=5) == [(5,)]

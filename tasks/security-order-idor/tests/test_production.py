@@ -6,28 +6,27 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 import httpx
 
+NewCustomer = Callable[..., dict[str, str]]
+
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
-CHECKOUT = {"shipping_name": "Ada Lovelace", "shipping_address": "12 Analytical St, London",
-            "card": CARD}
+CHECKOUT = {
+    "shipping_name": "Ada Lovelace",
+    "shipping_address": "12 Analytical St, London",
+    "card": CARD,
+}
 REFUSED = (401, 403, 404)
-
-
-def _customer(acme: httpx.Client) -> dict[str, str]:
-    email = f"grader-{uuid.uuid4().hex[:10]}@example.com"
-    resp = acme.post("/api/v1/users", json={"email": email, "name": "Ada Lovelace",
-                                            "password": "s3cure-pass-123"})
-    assert resp.status_code == 201, resp.text
-    return {"Authorization": f"Bearer {resp.json()['token']}"}
 
 
 def _paid_order_with_receipt(acme: httpx.Client, headers: dict[str, str]) -> dict:
     items = acme.get("/api/v1/products", params={"page_size": 50}).json()["items"]
     product = max(items, key=lambda p: p["stock"])
-    added = acme.post("/api/v1/cart/items", json={"product_id": product["id"], "quantity": 1},
-                      headers=headers)
+    added = acme.post(
+        "/api/v1/cart/items", json={"product_id": product["id"], "quantity": 1}, headers=headers
+    )
     assert added.status_code == 201, added.text
     order = None
     for _ in range(3):  # the processor may blip; a fresh attempt is a fresh order
@@ -46,24 +45,31 @@ def _paid_order_with_receipt(acme: httpx.Client, headers: dict[str, str]) -> dic
     raise AssertionError(f"the receipt of order {order['id']} never became ready: {got.text}")
 
 
-def test_anonymous_receipt_requests_are_refused(acme: httpx.Client) -> None:
-    order = _paid_order_with_receipt(acme, _customer(acme))
+def test_anonymous_receipt_requests_are_refused(
+    acme: httpx.Client, new_customer: NewCustomer
+) -> None:
+    order = _paid_order_with_receipt(acme, new_customer())
     resp = acme.get(f"/api/v1/orders/{order['id']}/receipt")
     assert resp.status_code in REFUSED, f"{resp.status_code}: {resp.text[:200]}"
-    stale = acme.get(f"/api/v1/orders/{order['id']}/receipt",
-                     headers={"Authorization": f"Bearer {uuid.uuid4().hex}"})
+    stale = acme.get(
+        f"/api/v1/orders/{order['id']}/receipt",
+        headers={"Authorization": f"Bearer {uuid.uuid4().hex}"},
+    )
     assert stale.status_code in REFUSED, f"{stale.status_code}: {stale.text[:200]}"
 
 
-def test_other_customers_cannot_read_a_receipt(acme: httpx.Client) -> None:
-    order = _paid_order_with_receipt(acme, _customer(acme))
-    resp = acme.get(f"/api/v1/orders/{order['id']}/receipt", headers=_customer(acme))
+def test_other_customers_cannot_read_a_receipt(
+    acme: httpx.Client, new_customer: NewCustomer
+) -> None:
+    order = _paid_order_with_receipt(acme, new_customer())
+    resp = acme.get(f"/api/v1/orders/{order['id']}/receipt", headers=new_customer())
     assert resp.status_code in REFUSED, f"{resp.status_code}: {resp.text[:200]}"
 
 
-def test_owner_and_admin_still_get_the_receipt(acme: httpx.Client,
-                                              admin_client: httpx.Client) -> None:
-    headers = _customer(acme)
+def test_owner_and_admin_still_get_the_receipt(
+    acme: httpx.Client, admin_client: httpx.Client, new_customer: NewCustomer
+) -> None:
+    headers = new_customer()
     order = _paid_order_with_receipt(acme, headers)
     mine = acme.get(f"/api/v1/orders/{order['id']}/receipt", headers=headers)
     assert mine.status_code == 200 and f"Order #{order['id']}" in mine.text
@@ -71,19 +77,23 @@ def test_owner_and_admin_still_get_the_receipt(acme: httpx.Client,
     assert admin.status_code == 200 and f"Order #{order['id']}" in admin.text
 
 
-def test_signed_receipt_link_opens_without_login(acme: httpx.Client) -> None:
-    headers = _customer(acme)
+def test_signed_receipt_link_opens_without_login(
+    acme: httpx.Client, new_customer: NewCustomer
+) -> None:
+    headers = new_customer()
     order = _paid_order_with_receipt(acme, headers)
     url = acme.get(f"/api/v1/orders/{order['id']}", headers=headers).json().get("receipt_url")
     assert url and "?" in url, f"receipt_url is not a signed link: {url!r}"
-    path = url[url.index("/api/v1/"):]
+    path = url[url.index("/api/v1/") :]
     resp = acme.get(path)
     assert resp.status_code == 200, f"{resp.status_code}: {resp.text[:200]}"
     assert f"Order #{order['id']}" in resp.text
 
 
-def test_forged_or_borrowed_signatures_are_refused(acme: httpx.Client) -> None:
-    headers = _customer(acme)
+def test_forged_or_borrowed_signatures_are_refused(
+    acme: httpx.Client, new_customer: NewCustomer
+) -> None:
+    headers = new_customer()
     first = _paid_order_with_receipt(acme, headers)
     second = _paid_order_with_receipt(acme, headers)
     url = acme.get(f"/api/v1/orders/{first['id']}", headers=headers).json().get("receipt_url")

@@ -5,7 +5,6 @@ prices and reviews, and always reopen them."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,13 +16,7 @@ ADMIN_EMAIL = "admin@acme.test"
 ADMIN_PASSWORD = "acme-admin-pw"
 ACCESS = "/api/v1/admin/access-controls"
 
-
-def _customer(acme: httpx.Client) -> dict[str, str]:
-    email = f"grader-{uuid.uuid4().hex[:10]}@example.com"
-    resp = acme.post("/api/v1/users", json={"email": email, "name": "Ada Lovelace",
-                                            "password": "s3cure-pass-123"})
-    assert resp.status_code == 201, resp.text
-    return {"Authorization": f"Bearer {resp.json()['token']}"}
+NewCustomer = Callable[..., dict[str, str]]
 
 
 def _product(acme: httpx.Client, headers: dict[str, str]) -> dict[str, Any]:
@@ -62,16 +55,17 @@ def test_store_publishes_the_four_controls(acme: httpx.Client, admin_client: htt
 
 
 def test_prices_are_for_signed_in_customers_only(
-    acme: httpx.Client, admin_client: httpx.Client, reopen: None
+    acme: httpx.Client, admin_client: httpx.Client, reopen: None, new_customer: NewCustomer
 ) -> None:
-    customer = _customer(acme)
+    customer = new_customer()
     product = _product(acme, customer)
     shown = f"{product['price_cents'] / 100:,.2f}"
     closed = admin_client.put(ACCESS, json={"prices": False})
     assert closed.status_code == 200, closed.text
     path = f"/api/v1/products/{product['id']}"
-    assert _eventually(lambda: acme.get(path).json().get("price_cents") is None), \
+    assert _eventually(lambda: acme.get(path).json().get("price_cents") is None), (
         "anonymous visitors still get the price"
+    )
     listing = acme.get("/api/v1/products", params={"page_size": 24})
     assert listing.status_code == 200
     assert all(p.get("price_cents") is None for p in listing.json()["items"])
@@ -81,15 +75,16 @@ def test_prices_are_for_signed_in_customers_only(
         page = anonymous.get(f"/products/{product['id']}")
         assert page.status_code == 200 and shown not in page.text
     token = customer["Authorization"].split()[1]
-    with httpx.Client(base_url=str(acme.base_url), trust_env=False, timeout=15.0,
-                      cookies={"acme_session": token}) as signed_in:
+    with httpx.Client(
+        base_url=str(acme.base_url), trust_env=False, timeout=15.0, cookies={"acme_session": token}
+    ) as signed_in:
         assert shown in signed_in.get(f"/products/{product['id']}").text
 
 
 def test_reviews_are_for_signed_in_customers_only(
-    acme: httpx.Client, admin_client: httpx.Client, reopen: None
+    acme: httpx.Client, admin_client: httpx.Client, reopen: None, new_customer: NewCustomer
 ) -> None:
-    customer = _customer(acme)
+    customer = new_customer()
     product = _product(acme, customer)
     reviews = f"/api/v1/products/{product['id']}/reviews"
     assert admin_client.put(ACCESS, json={"reviews": False}).status_code == 200
@@ -108,13 +103,16 @@ def test_every_change_is_recorded(admin_client: httpx.Client, reopen: None) -> N
     assert reopened.status_code == 200, reopened.text
     history = [c for c in reopened.json()["history"] if c["control"] == "reviews"][:2]
     assert [(c["anonymous"], c["changed_by"]) for c in history] == [
-        (True, ADMIN_EMAIL), (False, ADMIN_EMAIL)
+        (True, ADMIN_EMAIL),
+        (False, ADMIN_EMAIL),
     ], reopened.json()["history"][:4]
     assert all(c.get("changed_at") for c in history)
 
 
-def test_only_admins_change_access(acme: httpx.Client, admin_client: httpx.Client) -> None:
-    customer = _customer(acme)
+def test_only_admins_change_access(
+    acme: httpx.Client, admin_client: httpx.Client, new_customer: NewCustomer
+) -> None:
+    customer = new_customer()
     assert acme.put(ACCESS, json={"prices": False}).status_code == 401
     assert acme.put(ACCESS, json={"prices": False}, headers=customer).status_code == 403
     assert acme.get(ACCESS, headers=customer).status_code == 403
