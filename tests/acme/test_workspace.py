@@ -534,7 +534,7 @@ def test_real_app_tree_builds(tmp_path):
     elapsed = time.perf_counter() - start
     assert info.commit_count >= 30
     tree = head_tree(tmp_path / "ws")
-    skip = {".git", "__pycache__", ".pytest_cache", ".venv"}
+    skip = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv"}
     expected = {
         str(path.relative_to(DEFAULT_APP_DIR))
         for path in DEFAULT_APP_DIR.rglob("*")
