@@ -3,7 +3,7 @@ VENV ?= .venv
 PB := $(VENV)/bin/prodbench
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast test-docker lint bench clean
 
 install:
 	@scripts/install.sh
@@ -19,6 +19,14 @@ test: install
 
 test-fast: install
 	@$(PY) -m pytest -q tests/unit
+
+## The docker runtime's tests on a real engine: starts one (installing it if missing), builds
+## local stand-ins for registry images when there is no registry, then runs tests/docker,
+## which fail here (not skip) when no engine answers.
+test-docker: install
+	@scripts/docker/engine.sh
+	@scripts/docker/standins.sh
+	@PRODBENCH_REQUIRE_DOCKER=1 $(PY) -m pytest -q tests/docker
 
 lint: install
 	@$(VENV)/bin/ruff check prodbench environments mcp_servers tests benchmarks && $(VENV)/bin/ruff format --check prodbench environments mcp_servers tests benchmarks
