@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from environments.ops.deployer.build import precompile
 from environments.paths import cache_dir
@@ -58,6 +58,7 @@ from graders.config import FeatureGrading, RegressionGrading
 from graders.models import Check
 from graders.runview import RunView, TaskState
 from graders.smoke import JourneyResult, run_smoke
+from graders.timing import timed_into
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOT_LIVE = "the change is not live: a build that does not deploy scores 0 here"
@@ -68,6 +69,7 @@ DETAIL_CHARS = 2000
 SHARDS = max(2, min(4, os.cpu_count() or 2))
 CACHE_VERSION = 1
 GRADER_ENV_PREFIXES = ("ACME_", "SENTRY_", "PRODBENCH_", "OPS_", "TRAFFIC_")
+P = ParamSpec("P")
 T = TypeVar("T")
 STARTS_PYTHON = re.compile(r"sys\.executable|['\"]python3?(?:\.\d+)?['\"]")
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "var", ".pytest_cache"}
@@ -756,15 +758,8 @@ def grade_feature(
     """
     timings = {} if timings is None else timings
 
-    def timed(part: str, fn: Callable[..., T]) -> Callable[..., T]:
-        def run(*args: object, **kwargs: object) -> T:
-            started = time.monotonic()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                timings[f"feature.{part}"] = round(time.monotonic() - started, 3)
-
-        return run
+    def timed(part: str, fn: Callable[P, T]) -> Callable[P, T]:
+        return timed_into(timings, f"feature.{part}", fn)
 
     work_dir.mkdir(parents=True, exist_ok=True)
     hidden = stage_hidden_tests(tests_dir, work_dir / "hidden")

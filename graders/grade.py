@@ -8,11 +8,10 @@ about the slowest of them, not their sum.
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import httpx
 
@@ -23,9 +22,11 @@ from graders.models import TrialResult
 from graders.quality import JudgeConfig, grade_quality
 from graders.runview import RunView, TaskState
 from graders.scoring import score_trial
+from graders.timing import timed_into
 
 __all__ = ["GradingInfraError", "deployed_commit", "grade_trial"]
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -56,15 +57,8 @@ def grade_trial(
     seconds: dict[str, float] = {}
     parts: dict[str, float] = {}
 
-    def timed(name: str, fn: Callable[..., T]) -> Callable[..., T]:
-        def run(*args: object, **kwargs: object) -> T:
-            started = time.monotonic()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                seconds[f"grade.{name}"] = round(time.monotonic() - started, 3)
-
-        return run
+    def timed(name: str, fn: Callable[P, T]) -> Callable[P, T]:
+        return timed_into(seconds, f"grade.{name}", fn)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         feature = pool.submit(
