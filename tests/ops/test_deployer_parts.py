@@ -147,3 +147,22 @@ def test_fast_tests_get_a_temporary_folder_of_their_own(tmp_path, monkeypatch):
     tests = ["{python}", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_tmp.py"]
     results, _ = run_checks(release, sys.executable, tests, [], "t3", 120)
     assert results[0].ok, results[0].output
+
+
+def test_a_runtime_that_cannot_answer_is_a_502_with_its_reason_not_a_500():
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from environments.ops.deployer.api import deployer_routes
+    from environments.runtime.client import RuntimeControlError
+
+    class NoRuntime:
+        def services(self):
+            raise RuntimeControlError("deploys on docker are not supported yet", status=501)
+
+    app = Starlette(routes=deployer_routes(NoRuntime(), {"tok": "agent"}))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        resp = client.get("/api/v1/services", headers={"Authorization": "Bearer tok"})
+        assert resp.status_code == 502
+        assert "not supported yet" in resp.json()["error"]
+        assert client.get("/api/v1/services").status_code == 401

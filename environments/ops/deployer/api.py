@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from environments.ops.deployer.models import DeployRequest, FlagRequest, RollbackRequest
 from environments.ops.deployer.pipeline import Deployer, DeployRejected
+from environments.runtime.client import RuntimeControlError
 
 Handler = Callable[[Request, str], Awaitable[Any]]
 
@@ -65,6 +66,10 @@ def deployer_routes(deployer: Deployer, tokens: dict[str, str]) -> list[Route]:
                 result = await fn(request, actor)
             except DeployRejected as exc:
                 return error(exc.status, str(exc))
+            except RuntimeControlError as exc:
+                # The run's runtime could not answer (or does not support the call): the
+                # deployer is fine, what it depends on is not — a gateway error, not a 500.
+                return error(502, f"the runtime could not answer: {exc}")
             if isinstance(result, JSONResponse):
                 return result
             return JSONResponse(result)
