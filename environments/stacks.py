@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from environments.binaries import find_binary
 from environments.history import WorkspaceCommit
@@ -153,13 +154,15 @@ def ops_stack() -> StackSpec:
 class RunContext:
     """What an environment may use to shape a run: its directory, its seed and the options a
     task asks for (e.g. `traffic_shape`, `traffic_users`); an environment ignores options it
-    does not know."""
+    does not know. `runtime` is where the services will run: what `prepare` writes for them
+    (paths, URLs) must be right there (`docker`: the run directory is the volume at /srv/run)."""
 
     paths: RunPaths
     seed: int = 0
     task: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     commits: tuple[WorkspaceCommit, ...] = ()  # the task's recent history, live from the start
+    runtime: Literal["local", "docker"] = "local"
 
 
 @dataclass(frozen=True)

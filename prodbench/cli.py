@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +53,13 @@ RunOpt = Annotated[
     str | None,
     typer.Option("--run", help="Run id or a unique prefix of it [default: the newest run]."),
 ]
+
+
+class Runtime(str, Enum):
+    """Where a run's services run."""
+
+    local = "local"
+    docker = "docker"
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> None:
@@ -117,11 +125,23 @@ def up(
         bool, typer.Option("--foreground", "-f", help="Stay attached; Ctrl-C tears the run down.")
     ] = False,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for the stack to be healthy.")
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            help="Seconds to wait for the stack to be healthy [default: 60; docker: 300, "
+            "image builds not counted].",
+            show_default=False,
+        ),
+    ] = None,
     keep_on_failure: Annotated[
         bool, typer.Option(help="Leave healthy services running when another fails, to debug.")
     ] = False,
+    runtime: Annotated[
+        Runtime,
+        typer.Option(
+            help="local: processes on loopback ports; docker: a compose project of its own "
+            "(compose/<stack>.yaml) with the run's images built first.",
+        ),
+    ] = Runtime.local,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a run and return once every service is healthy.
@@ -131,6 +151,14 @@ def up(
     """
     from prodbench.session import prepare_run, run_foreground, start_run
 
+    docker = runtime is Runtime.docker
+    if docker and (task_id or foreground):
+        _fail(
+            f"--runtime docker does not go with {'--task' if task_id else '--foreground'} yet",
+            "deploys (and so task set-up) on docker are the next step; use the local runtime",
+        )
+    if timeout is None:
+        timeout = 300.0 if docker else 60.0
     task = _load_task(task_id) if task_id else None
     from_task: dict = {}
     if task is not None:
@@ -148,10 +176,12 @@ def up(
             run_id=run_id,
             startup_timeout=timeout,
             keep_on_failure=keep_on_failure,
+            runtime=runtime.value,
             **from_task,
         )
     except StackError as exc:
-        _fail(str(exc), "`prodbench stack validate FILE` checks a stack without starting it")
+        hint = "`prodbench stack validate FILE` checks a stack without starting it"
+        _fail(str(exc), None if docker else hint)
         raise
     if foreground:
 
@@ -162,7 +192,7 @@ def up(
         code = run_foreground(paths, on_ready)
         err.print(f"run {paths.run_id} stopped")
         raise typer.Exit(code)
-    result = start_run(paths)
+    result = start_run(paths, log=lambda message: err.print(message, markup=False))
     if result.status == "healthy" and task is not None:
         _set_up_task(task, paths)
     _print_up(result, as_json, foreground=False)
@@ -203,9 +233,12 @@ def _print_up(result, as_json: bool, foreground: bool) -> None:
         return
     if result.status != "healthy":
         err.print(f"[bold red]run {result.run_id} failed to start[/] after {result.seconds:.2f} s")
-        err.print(result.error or "(no error recorded)", highlight=False, markup=False)
         err.print(
-            f"[dim]logs:[/] {result.run_dir}/logs/   [dim]see:[/] prodbench logs {result.run_id}"
+            result.error or "(no error recorded)", highlight=False, markup=False, soft_wrap=True
+        )
+        err.print(
+            f"[dim]logs:[/] {result.run_dir}/logs/   [dim]see:[/] prodbench logs {result.run_id}",
+            soft_wrap=True,
         )
         return
     out.print(f"[bold green]run {result.run_id} is healthy[/] in {result.seconds:.2f} s")
@@ -248,23 +281,38 @@ def down(
 
     The run directory stays for inspection and grading; delete it when you are done.
     """
-    from prodbench.session import stop_run
+    from environments.runtime.docker_engine import DockerRunError
+    from prodbench.session import run_status, stop_run
+
+    def stop(handle: RunHandle) -> bool:
+        try:
+            out.print(f"{handle.run_id}: {stop_run(handle, timeout)}", highlight=False)
+        except DockerRunError as exc:
+            err.print(f"[bold red]error:[/] {handle.run_id}: {exc}", highlight=False)
+            return False
+        return True
 
     if all_runs:
-        live = [r for r in list_runs(_runs_dir(runs_dir)) if r.live_status() not in ("stopped",)]
-        for handle in live:
-            out.print(f"{handle.run_id}: {stop_run(handle, timeout)}")
+        live = [r for r in list_runs(_runs_dir(runs_dir)) if run_status(r) not in ("stopped",)]
+        failed = [handle.run_id for handle in live if not stop(handle)]
         if not live:
             out.print("no live runs")
+        if failed:
+            raise typer.Exit(1)
         return
-    handle = _find(runs_dir, run)
-    out.print(f"{handle.run_id}: {stop_run(handle, timeout)}")
+    if not stop(_find(runs_dir, run)):
+        raise typer.Exit(1)
 
 
 @app.command()
 def status(run: RunArg = None, runs_dir: RunsDir = None, as_json: JsonOpt = False) -> None:
     """Show a run's services: state, pid, restarts, URL, and the last error if any."""
     handle = _find(runs_dir, run)
+    from prodbench.session import is_docker_run
+
+    if is_docker_run(handle.paths):
+        _docker_status(handle, as_json)
+        return
     state = handle.supervisor()
     env = handle.env()
     if state is None:
@@ -313,6 +361,47 @@ def status(run: RunArg = None, runs_dir: RunsDir = None, as_json: JsonOpt = Fals
     out.print(table)
 
 
+def _docker_status(handle: RunHandle, as_json: bool) -> None:
+    """A docker run's containers: state and health, container id, published URL or ports."""
+    from environments.runtime.docker import ComposeRun, DockerRunError
+
+    run = ComposeRun.load(handle.paths)
+    env = handle.env()
+    try:
+        states = run.states()
+    except DockerRunError as exc:
+        _fail(str(exc))
+        raise
+    live = run.live_status()
+    if as_json:
+        data = {
+            "run_id": handle.run_id,
+            "status": live,
+            "runtime": "docker",
+            "project": run.record.project,
+            "error": run.record.error,
+            "containers": {name: state.model_dump() for name, state in states.items()},
+            "env": env.model_dump() if env else None,
+        }
+        out.print_json(json.dumps(data))
+        return
+    colour = {"healthy": "green", "starting": "yellow", "degraded": "yellow"}.get(live, "red")
+    out.print(
+        f"run {handle.run_id}: [{colour}]{live}[/]  (docker, compose project "
+        f"{run.record.project}, up {_ago(run.record.created_at)})"
+    )
+    if run.record.error and live != "healthy":
+        out.print(run.record.error, markup=False, highlight=False)
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for col in ("service", "status", "container", "url / ports"):
+        table.add_column(col)
+    for name, state in sorted(states.items()):
+        ep = env.services.get(name) if env else None
+        where = (ep.url or _ports_text(ep.ports)) if ep else ""
+        table.add_row(name, state.describe(), state.id, where)
+    out.print(table)
+
+
 def _ports_text(ports: dict[str, int]) -> str:
     return ", ".join(f"{k}={v}" for k, v in ports.items())
 
@@ -343,6 +432,11 @@ def logs(
 ) -> None:
     """Print the last lines of a run's service logs (each service writes runs/<id>/logs/<service>.log)."""
     handle = _find(runs_dir, run)
+    from prodbench.session import is_docker_run
+
+    if is_docker_run(handle.paths):
+        _docker_logs(handle, service, lines, follow)
+        return
     files = sorted(handle.paths.logs.glob("*.log"))
     if service:
         files = [f for f in files if f.stem == service]
@@ -366,6 +460,25 @@ def logs(
             )
     if follow:
         _follow(files, width)
+
+
+def _docker_logs(handle: RunHandle, service: str | None, lines: int, follow: bool) -> None:
+    """A docker run's services log to the engine: their containers' last lines."""
+    from environments.runtime.docker import ComposeRun, DockerRunError
+
+    if follow:
+        _fail("--follow is not supported for docker runs yet", "docker logs -f CONTAINER")
+    try:
+        tails = ComposeRun.load(handle.paths).logs(service, lines)
+    except DockerRunError as exc:
+        _fail(str(exc))
+        raise
+    width = max((len(name) for name in tails), default=0)
+    for name, tail in tails.items():
+        for line in tail:
+            out.print(
+                f"[cyan]{name:<{width}}[/] | {line}", highlight=False, markup=True, soft_wrap=True
+            )
 
 
 def _follow(files: list[Path], width: int) -> None:
@@ -394,6 +507,8 @@ def _follow(files: list[Path], width: int) -> None:
 @app.command("ls")
 def list_(runs_dir: RunsDir = None, as_json: JsonOpt = False) -> None:
     """List runs, newest last, with their status and stack."""
+    from prodbench.session import run_status
+
     runs = list_runs(_runs_dir(runs_dir))
     rows = []
     for r in runs:
@@ -401,7 +516,7 @@ def list_(runs_dir: RunsDir = None, as_json: JsonOpt = False) -> None:
         rows.append(
             {
                 "run_id": r.run_id,
-                "status": r.live_status(),
+                "status": run_status(r),
                 "stack": env.stack if env else "",
                 "task": env.task if env else None,
                 "seed": env.seed if env else None,

@@ -1,8 +1,10 @@
-"""Bringing a run up and down: the harness side of the local runtime.
+"""Bringing a run up and down: the harness side of the runtimes.
 
 `start_run` writes the run request, starts the supervisor detached (or in this process with
 `foreground=True`) and waits on a pipe for its verdict; `stop_run` asks the supervisor to stop
-and makes sure nothing of the run is left, even when the supervisor is already gone.
+and makes sure nothing of the run is left, even when the supervisor is already gone. A run
+prepared with `runtime="docker"` is a compose project instead (environments/runtime/docker.py):
+the same three calls start, stop and report on it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -38,6 +41,8 @@ from environments.runtime.procs import kill_run_processes
 from environments.runtime.supervisor import READY_FD_ENV, Supervisor, notify_fd
 from environments.stack import StackError, StackSpec, missing_executables
 from environments.stacks import EnvironmentDef, RunContext
+
+DOCKER_RECORD = "docker/run.json"  # environments.runtime.docker.RECORD
 
 
 class UpResult(BaseModel):
@@ -60,11 +65,13 @@ def prepare_run(
     keep_on_failure: bool = False,
     options: dict[str, str] | None = None,
     commits: tuple[WorkspaceCommit, ...] = (),
+    runtime: Literal["local", "docker"] = "local",
 ) -> RunPaths:
     """Create the run directory, let the environment prepare it, and write the run request.
 
-    The stack is checked against this machine (missing executables) before anything is
-    written, so a bad stack leaves no half-made run behind.
+    The stack is checked against this machine (missing executables; for docker, an engine and
+    the stack's compose file) before anything is written, so a bad stack leaves no half-made
+    run behind. The environment prepares for `runtime`: under docker, container paths and URLs.
     """
     if isinstance(env_def, StackSpec):
         spec = env_def
@@ -74,12 +81,25 @@ def prepare_run(
     if paths.request.exists():
         raise StackError(f"run {run_id!r} already exists in {runs_dir}; choose another --run-id")
     ctx = RunContext(
-        paths, seed=seed, task=task, options=dict(options or {}), commits=tuple(commits)
+        paths,
+        seed=seed,
+        task=task,
+        options=dict(options or {}),
+        commits=tuple(commits),
+        runtime=runtime,
     )
     stack = env_def.stack(ctx)
-    problems = missing_executables(stack, {"python": sys.executable})
-    if problems:
-        raise StackError("\n".join(problems))
+    if runtime == "docker":
+        from environments.runtime.docker import DockerRunError, preflight
+
+        try:
+            preflight(stack)
+        except DockerRunError as exc:
+            raise StackError(str(exc)) from None
+    else:
+        problems = missing_executables(stack, {"python": sys.executable})
+        if problems:
+            raise StackError("\n".join(problems))
     paths.create()
     try:
         run_vars = env_def.prepare(ctx)
@@ -98,13 +118,27 @@ def prepare_run(
         vars=run_vars,
     )
     write_json_atomic(paths.request, request)
+    if runtime == "docker":
+        from environments.runtime.docker import ComposeRun
+
+        ComposeRun.create(paths, stack.name)
     return paths
 
 
-def start_run(paths: RunPaths, *, wait_timeout: float | None = None) -> UpResult:
-    """Start the supervisor detached and return once the stack is healthy or has failed."""
+def start_run(
+    paths: RunPaths,
+    *,
+    wait_timeout: float | None = None,
+    log: Callable[[str], None] | None = None,
+) -> UpResult:
+    """Start the supervisor detached and return once the stack is healthy or has failed.
+
+    A docker run is brought up by its compose project instead; `log` hears its progress.
+    """
     started = time.monotonic()
     request = RunRequest.model_validate_json(paths.request.read_text())
+    if is_docker_run(paths):
+        return _start_docker(paths, request, wait_timeout, log or (lambda message: None))
     read_fd, write_fd = os.pipe()
     try:
         _launch_supervisor(paths, request, read_fd, write_fd)
@@ -129,6 +163,49 @@ def start_run(paths: RunPaths, *, wait_timeout: float | None = None) -> UpResult
             f"({paths.supervisor_log}) ends:\n    {tail}",
         }
     return _result(paths, message, time.monotonic() - started)
+
+
+def is_docker_run(paths: RunPaths) -> bool:
+    """Whether the run was prepared for the docker runtime (it has a compose project record).
+
+    Checked without importing the docker runtime: a local `up` does not pay for it.
+    """
+    return (paths.root / DOCKER_RECORD).is_file()
+
+
+def _start_docker(
+    paths: RunPaths, request: RunRequest, timeout: float | None, log: Callable[[str], None]
+) -> UpResult:
+    from environments.runtime.docker import ComposeRun, DockerRunError
+
+    started = time.monotonic()
+    env, error = None, None
+    try:
+        env = ComposeRun.load(paths).up(
+            request,
+            timeout=timeout if timeout is not None else request.startup_timeout,
+            keep_on_failure=request.keep_on_failure,
+            log=log,
+        )
+    except DockerRunError as exc:
+        error = str(exc)
+    return UpResult(
+        run_id=paths.run_id,
+        run_dir=str(paths.root),
+        status="failed" if error else "healthy",
+        error=error,
+        env=env,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def run_status(handle: RunHandle) -> str:
+    """A run's status whatever its runtime: healthy, degraded, failed, stopped, crashed, ..."""
+    if is_docker_run(handle.paths):
+        from environments.runtime.docker import ComposeRun
+
+        return ComposeRun.load(handle.paths).live_status()
+    return handle.live_status()
 
 
 def _launch_supervisor(paths: RunPaths, request: RunRequest, read_fd: int, write_fd: int) -> None:
@@ -222,7 +299,11 @@ def _result(paths: RunPaths, message: dict, seconds: float) -> UpResult:
 
 
 def stop_run(handle: RunHandle, timeout: float = 30.0) -> str:
-    """Stop a run's processes; returns what was done, for the CLI to say."""
+    """Stop a run's processes (a docker run: its whole compose project); says what was done."""
+    if is_docker_run(handle.paths):  # raises DockerRunError when the engine refuses
+        from environments.runtime.docker import ComposeRun
+
+        return ComposeRun.load(handle.paths).down()
     state = handle.supervisor()
     if state is None:
         return "nothing to stop (the run never started a supervisor)"

@@ -23,6 +23,14 @@ MINIO_IMAGE = "minio/minio:RELEASE.2025-04-22T22-12-26Z"
 BUCKET = "acme-objects"
 # Run once by the postgres image's entrypoint, on an empty data volume.
 PAYMENTS_SQL = "-- The payments simulator's own database.\nCREATE DATABASE payments;\n"
+MCP_HOSTS = (
+    "--allow-host",
+    "127.0.0.1:*",
+    "--allow-host",
+    "localhost:*",
+    "--allow-host",
+    "{name}:{port}",
+)
 
 
 def acme_profile() -> ComposeProfile:
@@ -110,11 +118,14 @@ def acme_profile() -> ComposeProfile:
         role_images={**DEFAULT_ROLE_IMAGES, Role.app: "app"},
         # The app image is the release: what the local runtime runs from releases/<sha>/.
         path_rewrites={RELEASE_DIR: "/app"},
-        # Migrations and seed data straight into PostgreSQL (the local job copies SQLite files).
         overrides={
+            # Migrations and seed data straight into PostgreSQL (the local job copies SQLite).
             "db-init": ServiceOverride(
                 argv=["{python}", "-m", "acme.seed", "--seed", "{seed}"], image="app"
-            )
+            ),
+            # The gateway is reached from the host on a port the engine picks, and by name in
+            # the network: Host headers its DNS-rebinding check must accept.
+            "mcp": ServiceOverride(extra_args=[*MCP_HOSTS]),
         },
         image_env={"app": app_env},
         image_depends={
@@ -127,4 +138,5 @@ def acme_profile() -> ComposeProfile:
         infra=infra,
         volumes=["postgres-data", "redis-data", "minio-data"],
         files={"postgres/10-payments.sql": PAYMENTS_SQL},
+        release_image="app",
     )

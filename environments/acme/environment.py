@@ -14,13 +14,14 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from environments.acme.ops.rules import render_rules
 from environments.history import apply_commits
 from environments.ops.deployer.build import export_release
 from environments.ops.deployer.models import DeployerConfig, ServiceConfig
-from environments.runs import write_json_atomic
+from environments.runs import RunPaths, write_json_atomic
 from environments.stack import HealthCheck, PortSpec, RestartPolicy, Role, ServiceSpec, StackSpec
 from environments.stacks import (
     EnvironmentDef,
@@ -54,6 +55,7 @@ ALERTMANAGER_CONFIG = (
 RELEASE_DIR = "{run_dir}/releases/{vars.release}"
 # Every app service is deployed by the deployer, the initial release included, in this order.
 APP_SERVICES = ("payments", "api", "worker", "web", "ingress")
+APP_PORT = 8000  # every app service's port inside a container
 DEPLOYER_CONFIG = "state/ops/deployer.json"
 FAST_TESTS = ["tests/test_common_unit.py", "tests/test_flags.py"]
 # Production time is compressed so a trial takes minutes: alert windows and `for:` durations
@@ -86,7 +88,10 @@ def prepare(ctx: RunContext) -> dict[str, str]:
     for key, value in (("user.name", "Acme Agent"), ("user.email", "agent@acme.test")):
         subprocess.run(["git", "-C", str(ctx.paths.workspace), "config", key, value], check=True)
     export_release(ctx.paths.workspace, head, ctx.paths.releases / head)
-    write_deployer_config(ctx, head)
+    docker = _docker_secrets(ctx) if ctx.runtime == "docker" else None
+    write_deployer_config(ctx, head, docker)
+    if docker is not None:
+        record_compose_deploy(ctx, head)
     tree = subprocess.run(
         ["git", "-C", str(ctx.paths.workspace), "rev-parse", f"{head}^{{tree}}"],
         capture_output=True,
@@ -107,6 +112,16 @@ def prepare(ctx: RunContext) -> dict[str, str]:
         "webhook_secret": _run_secret(ctx, "payments-webhook"),
         "ingress_admin_token": _run_secret(ctx, "ingress-admin"),
         "tools_admin_token": _run_secret(ctx, "tools-admin"),
+        **(docker or {}),
+    }
+
+
+def _docker_secrets(ctx: RunContext) -> dict[str, str]:
+    """What only the docker runtime's infrastructure needs: PostgreSQL's and the S3 store's."""
+    return {
+        "postgres_password": _run_secret(ctx, "postgres"),
+        "s3_access_key": _run_secret(ctx, "s3-access"),
+        "s3_secret_key": _run_secret(ctx, "s3-secret"),
     }
 
 
@@ -121,12 +136,17 @@ API_LOAD_PATHS = [
 ]
 
 
-def write_deployer_config(ctx: RunContext, release: str) -> None:
+def write_deployer_config(
+    ctx: RunContext, release: str, docker: dict[str, str] | None = None
+) -> None:
     """How the deployer rolls out each app service (state/ops/deployer.json).
 
     Smoke checks are only `/healthz`: what a release does wrong under real requests is for the
     canary analysis to find, with the alert that goes with it, as in production. The analysis
     has a load tester on the hot read paths beside live traffic, as Flagger's does.
+
+    Paths are where the deployer runs: the run directory, or under docker (`docker` holds the
+    infrastructure's secrets) the run volume, with the app's database in PostgreSQL.
     """
     canary, recreate = "canary", "recreate"
     services = {
@@ -154,29 +174,77 @@ def write_deployer_config(ctx: RunContext, release: str) -> None:
             strategy=recreate, stable_instance="ingress-1", module="acme.ingress.app"
         ),
     }
+    where = ctx.paths
+    database_url = f"sqlite:///{ctx.paths.state / 'acme.db'}"
+    if docker is not None:
+        from environments.acme.compose_profile import POSTGRES_URL
+        from environments.runtime.compose import RUN_MOUNT
+
+        where = RunPaths(Path(RUN_MOUNT))
+        database_url = POSTGRES_URL.format(password=docker["postgres_password"], db="acme")
     config = DeployerConfig(
-        workspace=ctx.paths.workspace,
-        releases=ctx.paths.releases,
-        state=ctx.paths.state,
+        workspace=where.workspace,
+        releases=where.releases,
+        state=where.state,
         base_release=release,
-        database_url=f"sqlite:///{ctx.paths.state / 'acme.db'}",
+        database_url=database_url,
         services=services,
         initial_order=list(APP_SERVICES),
         fast_tests=["{python}", "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *FAST_TESTS],
         migrate=["{python}", "-m", "acme.common.migrate"],
         migrations_dir="migrations/versions",
         slack_webhook_path=DEPLOYS_WEBHOOK,
-        prometheus_targets=ctx.paths.prometheus / "targets",
+        prometheus_targets=where.prometheus / "targets",
     )
-    # Empty target files now, so Prometheus watches them from its start and sees each
-    # instance the moment the deployer adds it.
-    targets = ctx.paths.prometheus / "targets"
-    targets.mkdir(parents=True, exist_ok=True)
+    from environments.ops.deployer.clients import Targets  # imports httpx: only when used
+
+    # Target files now, so Prometheus watches them from its start and sees each instance the
+    # moment the deployer adds it: empty, or under docker the containers compose starts.
+    targets = Targets(ctx.paths.prometheus / "targets")
     for name in APP_SERVICES:
-        write_json_atomic(targets / f"{name}.json", [])
+        targets.write(name, {name: f"{name}:{APP_PORT}"} if docker is not None else {})
     path = ctx.paths.root / DEPLOYER_CONFIG
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, config)
+
+
+def record_compose_deploy(ctx: RunContext, release: str) -> None:
+    """Under docker, compose itself starts the release's image: the deployer's history says so.
+
+    The deployer performs the initial deploy at start unless its history has one; under
+    docker that deploy is compose's (it starts `ops` once the app is healthy), so it is
+    recorded here, with the live release of every app service, as the deployer would.
+    """
+    from environments.ops.deployer.history import History
+    from environments.ops.deployer.models import Deploy, Stage
+
+    subject = subprocess.run(
+        ["git", "-C", str(ctx.paths.workspace), "log", "-1", "--format=%s", release],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    history = History(ctx.paths.state / "ops")
+    now = time.time()
+    how = "docker compose starts the release's image (prodbench/acme-app) for every service"
+    deploy = Deploy(
+        id=history.next_id(),
+        kind="initial",
+        services=list(APP_SERVICES),
+        ref=release,
+        sha=release,
+        subject=subject,
+        actor="prodbench",
+        status="succeeded",
+        stages=[Stage(name="start", status="passed", started_at=now, finished_at=now, detail=how)],
+        detail={"runtime": "docker"},
+        created_at=now,
+        finished_at=now,
+    )
+    history.add(deploy)
+    history.log(deploy.id, f"initial {deploy.id}: {how}")
+    for service in APP_SERVICES:
+        history.set_live(service, release, deploy.id)
 
 
 def agent_tokens() -> dict[str, str]:
@@ -266,7 +334,7 @@ def _app_service(name: str, depends_on: list[str], **extra_env: str) -> ServiceS
         argv=["{vars.python}", "-m", f"acme.{name}", "--host", "{host}", "--port", "{port}"],
         env=_app_env(**extra_env),
         cwd=RELEASE_DIR,
-        ports=[PortSpec(name="http", container=8000)],
+        ports=[PortSpec(name="http", container=APP_PORT)],
         health=HealthCheck(path="/healthz", startup_timeout=30),
         depends_on=depends_on,
         restart=RestartPolicy(policy="on-failure", max_restarts=3),
@@ -281,6 +349,8 @@ def tools_service() -> ServiceSpec:
         "{python}",
         "-m",
         "environments.tools.host",
+        "--host",
+        "{host}",
         "--state-dir",
         "{state_dir}",
         "--seed",

@@ -33,6 +33,13 @@ IMAGE_PORTS = {"prom/prometheus": 9090, "prom/alertmanager": 9093}
 # How to probe an official image that has no Python: its own busybox wget.
 WGET_IMAGES = ("prom/prometheus", "prom/alertmanager")
 IMAGE_TAG = "${PRODBENCH_IMAGE_TAG:-local}"
+# The run volume's owner: prodbench's and the app's images run as this uid, and official images
+# that write into the volume (Prometheus, Alertmanager; `nobody` by default) are run as it too.
+RUN_USER = "10001:10001"
+# The runtime control API a `runtime_access` service (the deployer) is given in a container.
+# Until the docker runtime can replace containers, a stub answers every call "not supported".
+RUNTIME_SERVICE = "runtime"
+RUNTIME_URL = f"http://{RUNTIME_SERVICE}:{FIRST_PORT}"
 REQUIRED_HINT = "see compose/README.md"
 # `{vars.NAME}`: what every container knows, what has a default; any other is a secret.
 CONTAINER_VARS = {"python": "python"}
@@ -71,9 +78,13 @@ class Image(_Model):
 
 
 class ServiceOverride(_Model):
-    """What one service does differently in a container (e.g. seeding PostgreSQL)."""
+    """What one service does differently in a container (e.g. seeding PostgreSQL).
+
+    `extra_args` are appended to the (spec's or overriding) argv.
+    """
 
     argv: list[str] | None = None
+    extra_args: list[str] = Field(default_factory=list)
     image: str | None = None
 
 
@@ -83,6 +94,8 @@ class ComposeProfile(_Model):
     `image_env` and `image_depends` apply to every service built from that image; values are
     compose text (`${VAR}` interpolation), not spec templates. `infra` services (official
     images) are added as given, with their named `volumes`; `files` are written beside them.
+    `release_image` is built from a run's release directory (the deployable app), every other
+    image from the repository; `runtime_image` runs the runtime control stub.
     """
 
     images: dict[str, Image]
@@ -94,6 +107,8 @@ class ComposeProfile(_Model):
     infra: dict[str, dict[str, Any]] = Field(default_factory=dict)
     volumes: list[str] = Field(default_factory=list)
     files: dict[str, str] = Field(default_factory=dict)
+    release_image: str | None = None
+    runtime_image: str = "ops"
 
 
 PRODBENCH_DOCKERFILE = "compose/docker/prodbench.Dockerfile"
@@ -165,16 +180,19 @@ class Renderer:
 
     def document(self) -> dict[str, Any]:
         services = {svc.name: self.service(svc) for svc in self.spec.services}
-        for infra in self.profile.infra:
-            if infra in services:
-                raise ComposeError(f"infrastructure service {infra!r} clashes with a stack service")
-        services.update(self.profile.infra)
+        extra = dict(self.profile.infra)
+        if any(svc.runtime_access for svc in self.spec.services):
+            extra[RUNTIME_SERVICE] = self.runtime_service()
+        for name in extra:
+            if name in services:
+                raise ComposeError(f"infrastructure service {name!r} clashes with a stack service")
+        services.update(extra)
         volumes = sorted({"run", *self.profile.volumes})
         return {"services": services, "volumes": {v: {} for v in volumes}}
 
     def service(self, svc: ServiceSpec) -> dict[str, Any]:
         override = self.profile.overrides.get(svc.name, ServiceOverride())
-        argv = [self._text(svc, a) for a in (override.argv or svc.argv)]
+        argv = [self._text(svc, a) for a in [*(override.argv or svc.argv), *override.extra_args]]
         official = svc.docker.image if svc.docker and svc.docker.image else None
         out: dict[str, Any] = {
             "labels": {
@@ -198,7 +216,7 @@ class Renderer:
         env = {k: self._text(svc, v) for k, v in svc.env.items()}
         env.update(self.profile.image_env.get(image_name or "", {}))
         if svc.runtime_access:
-            env["PRODBENCH_RUNTIME_URL"] = required("PRODBENCH_RUNTIME_URL")
+            env["PRODBENCH_RUNTIME_URL"] = f"${{PRODBENCH_RUNTIME_URL:-{RUNTIME_URL}}}"
             env["PRODBENCH_RUNTIME_TOKEN"] = required("PRODBENCH_RUNTIME_TOKEN")
             out["extra_hosts"] = ["host.docker.internal:host-gateway"]
         if env:
@@ -212,13 +230,64 @@ class Renderer:
         volumes = self._volumes(svc, [*argv, *env.values(), out.get("working_dir", ""), *files])
         if volumes:
             out["volumes"] = volumes
+        if official and f"run:{RUN_MOUNT}" in volumes:
+            out["user"] = RUN_USER  # the official image's own user cannot write the run volume
         if svc.health.kind != "none":
             out["healthcheck"] = self._healthcheck(svc, official)
         depends = {dep: self._condition(dep) for dep in svc.depends_on}
         depends.update(self.profile.image_depends.get(image_name or "", {}))
+        if svc.runtime_access:
+            # In a container compose starts the on-request services (the local runtime leaves
+            # them to the deployer's first deploy), so the deployer starts once they are live.
+            depends[RUNTIME_SERVICE] = "service_healthy"
+            for other in self.spec.services:
+                if other.start == "on-request":
+                    depends[other.name] = self._condition(other.name)
         if depends:
             out["depends_on"] = {dep: {"condition": cond} for dep, cond in depends.items()}
         return out
+
+    def runtime_service(self) -> dict[str, Any]:
+        """The runtime control API's stand-in: answers every call "not supported yet"."""
+        port = FIRST_PORT
+        probe = (
+            "import urllib.request; "
+            f"urllib.request.urlopen('http://127.0.0.1:{port}/healthz', timeout=1.0)"
+        )
+        image = self.profile.images.get(self.profile.runtime_image)
+        if image is None:
+            raise ComposeError(
+                f"the compose profile's runtime_image {self.profile.runtime_image!r} is not "
+                "one of its images"
+            )
+        return {
+            **_build_section(image, image.context),
+            "command": [
+                "python",
+                "-m",
+                "environments.runtime.docker_control",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(port),
+            ],
+            "environment": {"PRODBENCH_RUNTIME_TOKEN": required("PRODBENCH_RUNTIME_TOKEN")},
+            "healthcheck": {
+                "test": ["CMD", "python", "-c", probe],
+                "interval": "2s",
+                "timeout": "2s",
+                "retries": 3,
+                "start_period": "30s",
+            },
+            "init": True,
+            "labels": {
+                "io.prodbench.stack": self.spec.name,
+                "io.prodbench.role": "runtime",
+                "io.prodbench.kind": "service",
+            },
+            "restart": "on-failure:3",
+            "stop_grace_period": "2s",
+        }
 
     def _image_name(self, svc: ServiceSpec) -> str:
         name = self.profile.role_images.get(svc.role)
@@ -232,13 +301,7 @@ class Renderer:
     def _build(self, svc: ServiceSpec, name: str) -> dict[str, Any]:
         image = self.profile.images[name]
         context = svc.docker.build if svc.docker and svc.docker.build else image.context
-        build: dict[str, Any] = {
-            "context": _relative(REPO_ROOT / context, COMPOSE_DIR),
-            "dockerfile": _relative(REPO_ROOT / image.dockerfile, REPO_ROOT / context),
-        }
-        if image.target:
-            build["target"] = image.target
-        return {"build": build, "image": f"{image.repository}:{IMAGE_TAG}"}
+        return _build_section(image, context)
 
     def _values(self, svc: ServiceSpec, in_file: bool) -> dict[str, str]:
         """What each placeholder means in a container; per-run values only outside files."""
@@ -333,6 +396,17 @@ class Renderer:
         return "service_healthy" if other.health.kind != "none" else "service_started"
 
 
+def _build_section(image: Image, context: str) -> dict[str, Any]:
+    """`build:` and `image:` of a service built from `image` (context relative to the repo)."""
+    build: dict[str, Any] = {
+        "context": _relative(REPO_ROOT / context, COMPOSE_DIR),
+        "dockerfile": _relative(REPO_ROOT / image.dockerfile, REPO_ROOT / context),
+    }
+    if image.target:
+        build["target"] = image.target
+    return {"build": build, "image": f"{image.repository}:{IMAGE_TAG}"}
+
+
 def _variable(name: str) -> str:
     """A run value as a compose variable: PRODBENCH_<NAME>, required unless it has a default."""
     if name in CONTAINER_VARS:
@@ -371,11 +445,20 @@ def _relative(path: Path, start: Path) -> str:
     return rel if rel.startswith(".") else f"./{rel}"
 
 
+def compose_variables(compose: str) -> dict[str, str | None]:
+    """Every variable a compose file reads, with its default (None: required, no default)."""
+    found: dict[str, str | None] = {}
+    for name, sep, default in _VARIABLE.findall(compose):
+        found.setdefault(name, default if sep.endswith("-") else None)
+    return found
+
+
 def env_example(compose: str, stack: str) -> str:
     """Every variable the compose file reads, with its default or a value to replace."""
-    found: dict[str, str] = {}
-    for name, sep, default in _VARIABLE.findall(compose):
-        found.setdefault(name, default if sep.endswith("-") else "change-me")
+    found = {
+        name: "change-me" if default is None else default
+        for name, default in compose_variables(compose).items()
+    }
     lines = [
         f"# The variables compose/{stack}.yaml reads. `prodbench up --runtime docker` sets them",
         "# per run, with fresh secrets. By hand: copy this file, replace every change-me, then",

@@ -7,8 +7,8 @@ registers, fills a cart and pays through the ingress' published port, and the te
 the result where production keeps it: the order in PostgreSQL, the charge in the payments
 ledger, the catalogue cache in Redis, the receipt the worker wrote to the S3 store. `down -v`
 must leave no container, network or volume behind. ops, mcp, tools, traffic, Prometheus and
-Alertmanager are left out: they read a run volume that `prodbench up --runtime docker` will
-prepare and does not yet.
+Alertmanager are left out: they read the run volume `prodbench up --runtime docker` prepares
+(tests/docker/test_up_docker.py brings the whole stack up that way).
 
 Without a registry (as on this project's machines) the infrastructure images are local
 stand-ins: `make test-docker` builds them (scripts/docker/standins.sh).

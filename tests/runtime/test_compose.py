@@ -61,7 +61,8 @@ def test_every_stack_service_is_a_compose_service_beside_official_infrastructure
         assert services[name]["image"].startswith(image) and "build" not in services[name]
     assert services["prometheus"]["image"].startswith("prom/prometheus:")
     assert services["alertmanager"]["image"].startswith("prom/alertmanager:")
-    assert set(services) - {s.name for s in spec.services} == {*INFRA_IMAGES, "minio-init"}
+    extra = {*INFRA_IMAGES, "minio-init", "runtime"}  # runtime: the control API's stand-in
+    assert set(services) - {s.name for s in spec.services} == extra
 
 
 def test_services_reach_each_other_by_name_on_fixed_ports(doc, files):
@@ -82,8 +83,73 @@ def test_no_loopback_url_host_path_or_run_directory_leaks(doc, files):
     texts = [text for path, text in files.items() if path.startswith("acme/config/")]
     for svc in doc["services"].values():  # healthchecks probe loopback inside the container
         texts += [str(svc.get(k, "")) for k in ("command", "environment", "working_dir", "volumes")]
+    # ... and the gateway accepts the Host header of its published loopback port, on purpose.
+    gateway = doc["services"]["mcp"]["command"]
+    allowed = [gateway[i + 1] for i, arg in enumerate(gateway) if arg == "--allow-host"]
+    assert allowed == ["127.0.0.1:*", "localhost:*", "mcp:8000"]
+    texts = [t.replace("'127.0.0.1:*'", "").replace("'localhost:*'", "") for t in texts]
     found = {leak for leak in leaks for text in texts if leak in text}
     assert not found, f"host-specific values in compose files: {found}"
+
+
+def test_every_service_listens_beyond_its_container_loopback(spec, doc):
+    for svc in spec.services:
+        if svc.ports and svc.kind == "service":
+            command = " ".join(doc["services"][svc.name]["command"])
+            assert "0.0.0.0" in command, f"{svc.name} would listen on its own loopback only"
+
+
+def test_official_images_that_write_the_run_volume_run_as_its_owner(doc):
+    for name, svc in doc["services"].items():
+        mounts_run = "run:/srv/run" in svc.get("volumes", [])
+        if "build" not in svc and mounts_run:
+            assert svc.get("user") == "10001:10001", name
+    assert {n for n, s in doc["services"].items() if "user" in s} == {"prometheus", "alertmanager"}
+
+
+def test_the_deployer_gets_a_runtime_api_and_starts_after_the_app(spec, doc):
+    ops = doc["services"]["ops"]
+    assert (
+        ops["environment"]["PRODBENCH_RUNTIME_URL"]
+        == "${PRODBENCH_RUNTIME_URL:-http://runtime:8000}"
+    )
+    assert ops["environment"]["PRODBENCH_RUNTIME_TOKEN"].startswith("${PRODBENCH_RUNTIME_TOKEN:?")
+    on_request = {s.name for s in spec.services if s.start == "on-request"}
+    assert on_request == {"payments", "api", "worker", "web", "ingress"}
+    assert set(ops["depends_on"]) == on_request | {"runtime"}
+    assert all(d == {"condition": "service_healthy"} for d in ops["depends_on"].values())
+    runtime = doc["services"]["runtime"]
+    assert runtime["command"][:3] == ["python", "-m", "environments.runtime.docker_control"]
+    assert runtime["environment"] == {
+        "PRODBENCH_RUNTIME_TOKEN": ops["environment"]["PRODBENCH_RUNTIME_TOKEN"]
+    }
+    assert "ports" not in runtime  # reached by the deployer only, inside the network
+
+
+def test_the_runtime_stand_in_answers_not_supported_with_the_token_checked():
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    import httpx
+
+    from environments.runtime import docker_control
+    from environments.runtime.client import RuntimeClient, RuntimeControlError
+
+    docker_control.Handler.token = "right"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), docker_control.Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
+        with RuntimeClient(url, "wrong") as bad, pytest.raises(RuntimeControlError) as wrong:
+            bad.instances()
+        assert wrong.value.status == 401
+        with RuntimeClient(url, "right") as ok, pytest.raises(RuntimeControlError) as refused:
+            ok.add_instance("api", "api-canary", vars={"release": "abc"})
+        assert refused.value.status == 501 and "not implemented" in refused.value.message
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_healthchecks_follow_the_spec(spec, doc):

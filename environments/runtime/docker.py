@@ -1,0 +1,526 @@
+"""The docker runtime: one run as a compose project of its own, from the committed compose file.
+
+`prodbench up --runtime docker` prepares the run directory as the local runtime does (the
+environment writes container paths and URLs into it, `RunContext.runtime`), then `ComposeRun`
+drives compose for that run:
+
+1. checks that `compose/<stack>.yaml` is what the run's stack renders to (no drift, no task
+   options the file cannot express), and renders the run's own config files (Prometheus'
+   `run_id` label) into `runs/<id>/docker/`;
+2. writes the env file: the run's own seed, release and secrets from its prepare step, never the
+   example values (graders and admin clients read the same secrets from the run directory);
+3. builds the app image from the run's release directory and prodbench's images from the
+   repository, one build at a time machine-wide, all tagged with the release;
+4. fills the project's `run` volume from the run directory with a one-shot container (files
+   owned by uid 10001, `env.json` as the containers see the run), starts the project, and waits
+   until every service is healthy and every job exited 0;
+5. writes `env.json` and `mcp.json` for the host: the 127.0.0.1 ports the engine published.
+
+A failed `up` says which service failed with its last log lines and removes what it created,
+unless the run keeps it for debugging. `down` removes the project's containers, networks and
+volumes and the run's images. `runs/<id>/docker/run.json` records the project: it is how the
+CLI knows a run is a docker run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from environments.runs import Endpoint, EnvInfo, RunPaths, RunRequest, write_json_atomic
+from environments.runtime.compose import (
+    COMPOSE_DIR,
+    IMAGE_TAG,
+    REPO_ROOT,
+    RUN_MOUNT,
+    ComposeProfile,
+    Renderer,
+    compose_variables,
+    container_ports,
+    main_port,
+    profile_for,
+)
+from environments.runtime.docker_engine import (
+    PROJECT_LABEL,
+    VOLUME_LABEL,
+    ContainerState,
+    DockerRunError,
+    build_cli,
+    build_lock,
+    compose_cli,
+    container_logs,
+    engine_problem,
+    last_health_check,
+    project_leftovers,
+    project_states,
+    remove_images,
+    remove_leftovers,
+    run_cmd,
+)
+from environments.stack import Role, StackSpec
+
+__all__ = ["ComposeRun", "DockerRunError", "is_docker_run", "preflight", "project_name"]
+
+RECORD = "docker/run.json"
+ENV_FILE = "docker/compose.env"
+RUN_OWNER = 10001  # the uid (and gid) every image of a run runs as; see compose.RUN_USER
+NICE = os.environ.get("PRODBENCH_DOCKER_NICE", "15")
+BUILD_TIMEOUT = 1800.0  # a first build installs every dependency; later ones hit the cache
+DOWN_TIMEOUT = 180.0
+LOG_TAIL = 15
+# What the containers read of the run directory; run-request.json (every secret) and the
+# docker/ folder (the env file) stay on the host.
+VOLUME_CONTENT = ("workspace", "releases", "state", "prometheus", "logs")
+# Compose reads these from the caller's environment ahead of the env file: left out, so the
+# env file alone decides.
+_OVERRIDING_ENV = ("PRODBENCH_", "COMPOSE_")
+
+Status = Literal["prepared", "starting", "healthy", "failed", "stopped"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DockerRecord(_Model):
+    """runs/<id>/docker/run.json: the run's compose project and what became of it."""
+
+    runtime: Literal["docker"] = "docker"
+    project: str
+    stack: str
+    compose_files: list[str]
+    env_file: str
+    images: list[str] = Field(default_factory=list, description="tags built for this run")
+    status: Status = "prepared"
+    error: str | None = None
+    created_at: float = Field(default_factory=time.time)
+    healthy_at: float | None = None
+    stopped_at: float | None = None
+
+
+class ImageBuild(_Model):
+    """One image of the run: a Dockerfile (and target) built from a context, with its tag."""
+
+    tag: str
+    dockerfile: Path
+    context: Path
+    target: str | None = None
+
+
+def compose_file(stack: str) -> Path:
+    return COMPOSE_DIR / f"{stack}.yaml"
+
+
+def project_name(run_id: str) -> str:
+    """A compose project name from the run id (lower case letters, digits, - and _)."""
+    return re.sub(r"[^a-z0-9_-]+", "-", f"prodbench-{run_id}".lower()).strip("-_")[:63]
+
+
+def is_docker_run(paths: RunPaths) -> bool:
+    return (paths.root / RECORD).is_file()
+
+
+def preflight(stack: StackSpec) -> None:
+    """Before a run directory is made: an engine answers and the stack has a compose file."""
+    if not compose_file(stack.name).is_file():
+        known = ", ".join(sorted(p.stem for p in COMPOSE_DIR.glob("*.yaml"))) or "none"
+        raise DockerRunError(
+            f"the docker runtime runs the committed compose files, and compose/ has none for "
+            f"stack {stack.name!r} (it has: {known})"
+        )
+    problem = engine_problem()
+    if problem:
+        raise DockerRunError(problem)
+
+
+def container_env(spec: StackSpec, request: RunRequest) -> EnvInfo:
+    """env.json as the run's containers see it: every service by name on its container port."""
+    services = {}
+    for svc in spec.services:
+        port = main_port(svc)
+        url = f"http://{svc.name}:{port}" if port and svc.health.kind == "http" else None
+        services[svc.name] = Endpoint(host=svc.name, ports=container_ports(svc), url=url)
+    return EnvInfo(
+        run_id=request.run_id,
+        stack=spec.name,
+        task=request.task,
+        seed=request.seed,
+        runtime="docker",
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        run_dir=RUN_MOUNT,
+        services=services,
+    )
+
+
+class ComposeRun:
+    """The compose project of one run: up, down, its containers' states and logs."""
+
+    def __init__(self, paths: RunPaths, record: DockerRecord):
+        self.paths, self.record = paths, record
+
+    @classmethod
+    def create(cls, paths: RunPaths, stack: str) -> ComposeRun:
+        """Record a prepared run as a docker run (before anything exists in the engine)."""
+        record = DockerRecord(
+            project=project_name(paths.run_id),
+            stack=stack,
+            compose_files=[str(compose_file(stack))],
+            env_file=str(paths.root / ENV_FILE),
+        )
+        run = cls(paths, record)
+        run._save()
+        return run
+
+    @classmethod
+    def load(cls, paths: RunPaths) -> ComposeRun:
+        path = paths.root / RECORD
+        try:
+            return cls(paths, DockerRecord.model_validate_json(path.read_text()))
+        except (OSError, ValueError) as exc:
+            raise DockerRunError(f"{path} is not a docker run's record: {exc}") from exc
+
+    def _save(self) -> None:
+        path = self.paths.root / RECORD
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, self.record)
+
+    def _compose(self, *args: str, timeout: float, what: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_OVERRIDING_ENV)}
+        argv = [*compose_cli(), "--env-file", self.record.env_file]
+        for path in self.record.compose_files:
+            argv += ["-f", path]
+        return run_cmd([*argv, "-p", self.record.project, *args], timeout, env=env, what=what)
+
+    # ---- up ---------------------------------------------------------------------------------
+
+    def up(
+        self,
+        request: RunRequest,
+        timeout: float,
+        keep_on_failure: bool = False,
+        log: Callable[[str], None] = lambda message: None,
+    ) -> EnvInfo:
+        """Build, fill, start and wait; the host's env.json once every service is ready.
+
+        `timeout` bounds the start (not the builds). On failure, or Ctrl-C, what was created is
+        removed unless `keep_on_failure`; the error names the services and their last lines.
+        """
+        spec = StackSpec.model_validate(request.stack)
+        self.record.status, self.record.error = "starting", None
+        self._save()
+        try:
+            release = request.vars.get("release")
+            if not release:
+                raise DockerRunError("the run's prepare step set no release ({vars.release})")
+            profile = profile_for(spec.name)
+            text = self._check_committed(spec, profile)
+            builds = self._builds(text, profile, release)
+            self._write_env_file(spec, text, request, tag=release[:12])
+            self._build(builds, log)
+            log(f"filling the run volume of compose project {self.record.project}")
+            self._fill_volume(container_env(spec, request), builds[0].tag)
+            deadline = time.monotonic() + timeout
+            log("starting services (each waits for its dependencies to be healthy)")
+            try:
+                self._compose("up", "-d", "--no-build", timeout=timeout, what="compose up")
+            except DockerRunError as exc:
+                raise DockerRunError(self._diagnose(str(exc))) from None
+            self._wait_ready(deadline, log)
+            env = self._write_host_env(spec, request)
+        except BaseException as exc:
+            self.record.status = "failed"
+            self.record.error = str(exc) if isinstance(exc, DockerRunError) else repr(exc)
+            self._save()
+            if not keep_on_failure:
+                log("removing what this up created")
+                try:
+                    self._remove()
+                except DockerRunError as cleanup:
+                    self.record.error += f"\n(clean-up failed too: {cleanup})"
+                    self._save()
+            raise
+        self.record.status, self.record.healthy_at = "healthy", time.time()
+        self._save()
+        return env
+
+    def _check_committed(self, spec: StackSpec, profile: ComposeProfile) -> str:
+        """The committed compose file's text, once it is what this run's stack renders to."""
+        committed = Path(self.record.compose_files[0])
+        text, ours = committed.read_text(), Renderer(spec, profile).files()[f"{spec.name}.yaml"]
+        if ours == text:
+            return text
+        mine = yaml.safe_load(ours)["services"]
+        theirs = (yaml.safe_load(text) or {}).get("services", {})
+        differ = sorted(n for n in set(mine) | set(theirs) if mine.get(n) != theirs.get(n))
+        raise DockerRunError(
+            f"{committed} is not what this run's {spec.name!r} stack renders to (services "
+            f"{', '.join(differ) or 'none; the text differs'}): either the file is stale (run "
+            "`prodbench compose render`) or the run asks for options the committed file cannot "
+            "express (a task's traffic settings), which the docker runtime does not support yet"
+        )
+
+    def _builds(self, text: str, profile: ComposeProfile, release: str) -> list[ImageBuild]:
+        """The images the compose file names, the release's first; recorded for `down`."""
+        app = profile.images.get(profile.release_image or "")
+        builds: dict[str, ImageBuild] = {}
+        for svc in yaml.safe_load(text)["services"].values():
+            build, image = svc.get("build"), svc.get("image", "")
+            if not build or image in builds:
+                continue
+            context = (COMPOSE_DIR / build["context"]).resolve()
+            dockerfile = (context / build.get("dockerfile", "Dockerfile")).resolve()
+            if app and image.startswith(f"{app.repository}:"):
+                # The app is what the local runtime runs: the run's release, not the template.
+                context, dockerfile = self.paths.releases / release, REPO_ROOT / app.dockerfile
+            builds[image] = ImageBuild(
+                tag=image.replace(IMAGE_TAG, release[:12]),
+                dockerfile=dockerfile,
+                context=context,
+                target=build.get("target"),
+            )
+        ordered = sorted(builds.values(), key=lambda b: b.context != self.paths.releases / release)
+        if not ordered:
+            raise DockerRunError(f"{self.record.compose_files[0]} builds no image")
+        self.record.images = [b.tag for b in ordered]
+        self._save()
+        return ordered
+
+    def _write_env_file(self, spec: StackSpec, text: str, request: RunRequest, tag: str) -> None:
+        """Every variable the file reads: `PRODBENCH_<NAME>` is the run's `{vars.<name>}`.
+
+        The config files it mounts are the run's own render (Prometheus' `run_id` label).
+        """
+        config = self.paths.root / "docker" / spec.name / "config"
+        prefix = f"{spec.name}/config/"
+        for rel, body in Renderer(spec, profile_for(spec.name), request.run_id).files().items():
+            if rel.startswith(prefix):
+                target = config / rel.removeprefix(prefix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(body)
+        given = {
+            "PRODBENCH_SEED": str(request.seed),
+            "PRODBENCH_RUN_ID": request.run_id,
+            "PRODBENCH_IMAGE_TAG": tag,
+            "PRODBENCH_CONFIG_DIR": str(config),
+            "PRODBENCH_RUNTIME_TOKEN": secrets.token_hex(16),
+        }
+        values, missing = {}, []
+        for name, default in compose_variables(text).items():
+            var = name.removeprefix("PRODBENCH_").lower()
+            if name in given:
+                values[name] = given[name]
+            elif var in request.vars:
+                values[name] = request.vars[var]
+            elif default is None:
+                missing.append(f"{name} ({{vars.{var}}})")
+        if missing:
+            raise DockerRunError(
+                "the compose file needs values the run's prepare step did not set: "
+                + ", ".join(missing)
+            )
+        path = Path(self.record.env_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("".join(f"{k}={v}\n" for k, v in sorted(values.items())))
+
+    def _build(self, builds: list[ImageBuild], log: Callable[[str], None]) -> None:
+        cli, extra = build_cli()
+        env = {**os.environ, **extra}
+        with build_lock():
+            for build in builds:
+                started = time.monotonic()
+                argv = ["nice", "-n", NICE, cli, "build", "-q", "-f", str(build.dockerfile)]
+                argv += ["--target", build.target] if build.target else []
+                argv += ["-t", build.tag, str(build.context)]
+                run_cmd(argv, BUILD_TIMEOUT, env=env, what=f"building {build.tag}")
+                log(f"built {build.tag} in {time.monotonic() - started:.1f} s")
+
+    def _fill_volume(self, env: EnvInfo, image: str) -> None:
+        """The `run` volume: the run directory as containers see it, owned by the images' user.
+
+        The volume is made as compose makes it (its name and labels), so compose adopts it and
+        `down -v` removes it; `up --no-start` would make it too, but docker-compose 1.29 waits
+        there for jobs that never run. `image` is any of the run's (all have sh and tar).
+        """
+        volume = f"{self.record.project}_run"
+        argv = ["docker", "volume", "create", "--label", f"{PROJECT_LABEL}={self.record.project}"]
+        run_cmd([*argv, "--label", f"{VOLUME_LABEL}=run", volume], 30, what="volume create")
+        owner = f"{RUN_OWNER}:{RUN_OWNER}"
+        script = f"tar -x -f - -C {RUN_MOUNT} --numeric-owner && chown {owner} {RUN_MOUNT}"
+        argv = ["docker", "run", "--rm", "-i", "--network", "none", "--user", "0:0"]
+        argv += ["-v", f"{volume}:{RUN_MOUNT}", "--entrypoint", "sh", image, "-c", script]
+        try:
+            done = subprocess.run(
+                argv, input=self._archive(env), capture_output=True, timeout=120, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise DockerRunError("filling the run volume took more than 120 s") from exc
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).decode(errors="replace").strip()[-2000:]
+            raise DockerRunError(f"filling the run volume failed ({done.returncode}): {output}")
+
+    def _archive(self, env: EnvInfo) -> bytes:
+        """A tar of what containers read of the run directory, every file owned by RUN_OWNER."""
+
+        def own(info: tarfile.TarInfo) -> tarfile.TarInfo:
+            info.uid = info.gid = RUN_OWNER
+            info.uname = info.gname = ""
+            return info
+
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name in VOLUME_CONTENT:
+                if (self.paths.root / name).exists():
+                    tar.add(self.paths.root / name, arcname=name, filter=own)
+            data = (env.model_dump_json(indent=2) + "\n").encode()
+            info = own(tarfile.TarInfo("env.json"))
+            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+            tar.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    def _wait_ready(self, deadline: float, log: Callable[[str], None]) -> None:
+        expected, shown = self._expected_services(), ""
+        while True:
+            states = self.states()
+            problems = [p for s in states.values() if (p := s.problem)]
+            if problems:
+                raise DockerRunError(self._diagnose("; ".join(problems)))
+            waiting = sorted(set(expected) - {n for n, s in states.items() if s.ready})
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise DockerRunError(self._diagnose("not every service was ready in time"))
+            if ", ".join(waiting) != shown:
+                shown = ", ".join(waiting)
+                log(f"waiting for: {shown}")
+            time.sleep(1)
+
+    def _expected_services(self) -> list[str]:
+        return sorted(yaml.safe_load(Path(self.record.compose_files[0]).read_text())["services"])
+
+    def _diagnose(self, headline: str) -> str:
+        """What failed: each container not ready, with the last lines of the broken ones."""
+        try:
+            states = self.states()
+        except DockerRunError as exc:
+            return f"{headline}\n(the containers could not be inspected: {exc})"
+        lines = [f"the docker run {self.paths.run_id} failed to start: {headline}"]
+        missing = sorted(set(self._expected_services()) - set(states))
+        if missing:
+            lines.append(f"  not created: {', '.join(missing)}")
+        broken = {n for n, s in states.items() if s.problem}
+        # The broken ones' logs; when none is broken (a timeout), a few lines of each pending.
+        for name, state in sorted(states.items()):
+            if state.ready:
+                continue
+            show = name in broken or (not broken and state.status != "created")
+            lines.append(f"  {name}: {state.describe()}" + ("; its last lines:" if show else ""))
+            if show:
+                tail = container_logs(state.id, LOG_TAIL if broken else 5) or ["(no output)"]
+                lines += [f"    {line}" for line in tail]
+                check = last_health_check(state.id)
+                lines += [f"    last health check: {check}"] if check else []
+        return "\n".join(lines)
+
+    def _write_host_env(self, spec: StackSpec, request: RunRequest) -> EnvInfo:
+        """env.json and mcp.json for the host: the services' published loopback ports."""
+        states = self.states()
+        services: dict[str, Endpoint] = {}
+        for svc in spec.services:
+            published = states[svc.name].ports if svc.name in states else {}
+            ports = {n: published[c] for n, c in container_ports(svc).items() if c in published}
+            main = main_port(svc)
+            url = None
+            if main in published and svc.health.kind == "http":
+                url = f"http://127.0.0.1:{published[main]}"
+            services[svc.name] = Endpoint(host="127.0.0.1", ports=ports, url=url)
+        for name, state in sorted(states.items()):  # infrastructure: ports by number
+            if name not in services and state.ports:
+                ports = {str(c): h for c, h in sorted(state.ports.items())}
+                services[name] = Endpoint(host="127.0.0.1", ports=ports)
+        env = container_env(spec, request).model_copy(
+            update={"run_dir": str(self.paths.root), "services": services}
+        )
+        write_json_atomic(self.paths.env_json, env)
+        gateways = [s.name for s in spec.services if s.role == Role.gateway]
+        for name in gateways:
+            if services[name].url:
+                self._write_mcp_json(services[name].url or "")
+        return env
+
+    def _write_mcp_json(self, base_url: str) -> None:
+        """The gateway's servers at its published port (its own mcp.json names its container)."""
+        import httpx  # on the docker path only: `up` of a local run never imports it
+
+        from mcp_servers.configs import McpJson
+
+        health = httpx.get(f"{base_url}/healthz", timeout=10, trust_env=False).json()
+        McpJson.for_gateway(base_url, list(health.get("servers", {}))).write(self.paths.mcp_json)
+
+    # ---- state and logs ---------------------------------------------------------------------
+
+    def states(self) -> dict[str, ContainerState]:
+        return project_states(self.record.project)
+
+    def logs(self, service: str | None = None, lines: int = 40) -> dict[str, list[str]]:
+        """Service -> its container's last lines (stdout and stderr)."""
+        states = self.states()
+        if service is not None:
+            if service not in states:
+                raise DockerRunError(
+                    f"run {self.paths.run_id} has no container for {service!r}; services: "
+                    + (", ".join(sorted(states)) or "none (is it up?)")
+                )
+            states = {service: states[service]}
+        return {name: container_logs(s.id, lines) for name, s in sorted(states.items())}
+
+    def live_status(self) -> str:
+        """The recorded status, corrected by what the engine has now."""
+        if self.record.status != "healthy":
+            return {"prepared": "starting"}.get(self.record.status, self.record.status)
+        try:
+            states = self.states()
+        except DockerRunError:
+            return "unknown"
+        if not states:
+            return "crashed"
+        return "degraded" if any(s.problem for s in states.values()) else "healthy"
+
+    def leftovers(self) -> dict[str, list[str]]:
+        return project_leftovers(self.record.project)
+
+    # ---- down -------------------------------------------------------------------------------
+
+    def down(self) -> str:
+        """Remove the project (containers, networks, volumes) and the run's images."""
+        if self.record.status == "stopped" and not any(self.leftovers().values()):
+            return "already stopped"
+        removed = self._remove()
+        self.record.status, self.record.stopped_at = "stopped", time.time()
+        self._save()
+        return removed
+
+    def _remove(self) -> str:
+        before = self.leftovers()
+        if any(before.values()) and Path(self.record.env_file).is_file():
+            args = ("down", "-v", "--remove-orphans", "--timeout", "10")
+            self._compose(*args, timeout=DOWN_TIMEOUT, what="compose down")
+        remove_leftovers(self.record.project, DOWN_TIMEOUT)
+        kept = remove_images(self.record.images)
+        counts = ", ".join(f"{len(ids)} {kind}" for kind, ids in before.items())
+        message = f"stopped: removed {counts}, {len(self.record.images) - len(kept)} images"
+        if kept:
+            message += f" (kept {', '.join(kept)}: another run's containers use them)"
+        return message
