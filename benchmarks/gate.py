@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-OVERHEAD = ("up", "setup", "grade", "down")
+OVERHEAD = ("up", "setup", "prewarm_wait", "grade", "down")
 
 
 def trials(out: Path) -> list[dict]:

@@ -1,9 +1,10 @@
 """Step 6/7's figures: what a trial costs besides the agent, and how long grading takes.
 
-For one task (default: payments-retry-backoff): up -> setup -> the oracle -> grading, timed
-phase by phase; then the same finished run graded --regrades more times (the monorepo
-suite's per-file cache warm, as for a second agent on the same task). Prints the per-trial
-overhead (everything but the agent's own time) and each grading's duration with its parts.
+For one task (default: payments-retry-backoff): up -> setup -> the oracle (the monorepo suite
+prewarmed at its deploys, as in the harness) -> grading, timed phase by phase; then the same
+finished run graded --regrades more times. Prints the per-trial overhead (everything but the
+agent's own time, the wait for a prewarm still running included) and each grading's duration
+with its parts. Run it with PRODBENCH_CACHE_DIR set to an empty folder for the worst case.
 
     .venv/bin/python benchmarks/trial.py [--task ID] [--regrades 2]
 """
@@ -15,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +26,8 @@ sys.path.insert(0, str(REPO))
 def main() -> None:
     from environments.acme.environment import ACME
     from environments.runs import RunHandle
-    from graders.grade import grade_trial
+    from graders.grade import deployed_commit, grade_trial
+    from graders.prewarm import SuitePrewarm
     from graders.runview import RunView
     from prodbench.agents.oracle import OracleAgent
     from prodbench.session import prepare_run, start_run, stop_run
@@ -55,10 +58,18 @@ def main() -> None:
         result = timed("up", lambda: start_run(paths))
         assert result.status == "healthy", result.error
         view = RunView(paths.root)
-        timed("setup", lambda: apply_setup(task, view))
+        state = timed("setup", lambda: apply_setup(task, view))
+        # As the harness does: the monorepo suite runs at the agent's deploys, at idle priority.
+        prewarm = SuitePrewarm.for_run(
+            task.spec.grading.feature.regression,
+            view,
+            partial(deployed_commit, task.spec.grading, view, state),
+            scratch / "grading",
+        ).start()
         outcome = timed(
             "agent", lambda: OracleAgent(task.dir).run(_context(task, view, scratch / "agent"))
         )
+        timed("prewarm wait", prewarm.finish)
         assert outcome.status == "completed", outcome.message
         grades = []
         for i in range(1 + args.regrades):
@@ -72,7 +83,9 @@ def main() -> None:
     finally:
         times["down"] = _time(lambda: stop_run(handle))
         shutil.rmtree(scratch, ignore_errors=True)
-    overhead = sum(v for k, v in times.items() if k in ("prepare", "up", "setup", "down"))
+    overhead = sum(
+        v for k, v in times.items() if k in ("prepare", "up", "setup", "prewarm wait", "down")
+    )
     overhead += times["grade 1"]
     print(f"task {task.id}: oracle composite {grades[0].composite:.1f}")
     for name, seconds in times.items():

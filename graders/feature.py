@@ -209,9 +209,15 @@ def _nodeid(file: str, classname: str, name: str) -> str:
 
 
 def run_pytest(
-    argv: list[str], cwd: Path, env: dict[str, str], xml: Path, timeout: float
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    xml: Path,
+    timeout: float,
+    niceness: int = 0,
 ) -> tuple[int | None, str, float]:
-    """(exit code or None on timeout, output tail, seconds) of one pytest process.
+    """(exit code or None on timeout, output tail, seconds) of one pytest process, at
+    `niceness` (19: only what nothing else wants of the CPU).
 
     Each gets a temporary folder of its own: pytest prunes the shared /tmp/pytest-of-<user> to
     its newest few, which under concurrent trials can be a folder another process is using.
@@ -222,7 +228,7 @@ def run_pytest(
     scratch = tempfile.mkdtemp(prefix="pb-pytest-")
     try:
         proc = subprocess.run(
-            [*argv, f"--basetemp={scratch}/t"],
+            [*(["nice", "-n", str(niceness)] if niceness else []), *argv, f"--basetemp={scratch}/t"],
             cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
         code, output = proc.returncode, proc.stdout + proc.stderr
@@ -577,7 +583,7 @@ class MonorepoResult:
 
 
 def run_monorepo(
-    root: Path, paths: list[str], python: str, cache: Path, timeout: float
+    root: Path, paths: list[str], python: str, cache: Path, timeout: float, niceness: int = 0
 ) -> MonorepoResult:
     """The monorepo's suite at `root`: cached passes skipped, the rest in parallel shards."""
     started = time.monotonic()
@@ -594,7 +600,10 @@ def run_monorepo(
     shards = _shards(root, todo, durations)
     with ThreadPoolExecutor(max_workers=max(1, len(shards))) as pool:
         results = list(
-            pool.map(lambda s: _run_shard(root, s[1], s[0], python, timeout), enumerate(shards))
+            pool.map(
+                lambda s: _run_shard(root, s[1], s[0], python, timeout, niceness),
+                enumerate(shards),
+            )
         )
     failures: list[str] = []
     details: list[str] = []
@@ -605,7 +614,7 @@ def run_monorepo(
             write_json_atomic(cache / f"{keys[root / rel]}.json", {"file": rel, "at": time.time()})
         durations.update(seconds)
     write_json_atomic(cache / "durations.json", durations)
-    failures, flaky = _confirm(root, failures, python, timeout)
+    failures, flaky = _confirm(root, failures, python, timeout, niceness)
     rel = [f.relative_to(root).as_posix() for f in todo]
     cached = [f.relative_to(root).as_posix() for f in files if f not in todo]
     return MonorepoResult(
@@ -620,14 +629,14 @@ def run_monorepo(
 
 
 def _confirm(
-    root: Path, failures: list[str], python: str, timeout: float
+    root: Path, failures: list[str], python: str, timeout: float, niceness: int = 0
 ) -> tuple[list[str], list[str]]:
     """(failures, flaky): failed tests rerun once alone; those that pass were the machine's load
     or a flaky test (timing guards), not the agent's regression."""
     tests = [f for f in failures if "::" in f]
     if not tests or len(tests) != len(failures):
         return failures, []
-    _, again, _, _ = _run_shard(root, tests, SHARDS, python, timeout)
+    _, again, _, _ = _run_shard(root, tests, SHARDS, python, timeout, niceness)
     return [f for f in failures if f in again] or again, [f for f in tests if f not in again]
 
 
@@ -653,14 +662,14 @@ def _shards(root: Path, files: list[Path], durations: dict[str, float]) -> list[
 
 
 def _run_shard(
-    root: Path, files: list[str], index: int, python: str, timeout: float
+    root: Path, files: list[str], index: int, python: str, timeout: float, niceness: int = 0
 ) -> tuple[list[str], list[str], str | None, dict[str, float]]:
     """(files that passed, failing tests, detail, seconds per file) of one pytest process."""
     xml = root.parent / f"monorepo-{index}.xml"
     argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     argv += ["-o", "junit_family=xunit1", f"--junitxml={xml}", *files]
     argv += plugin_args([root / f.split("::")[0] for f in files] + list(root.rglob("conftest.py")))
-    code, tail, _ = run_pytest(argv, root, clean_env(), xml, timeout)
+    code, tail, _ = run_pytest(argv, root, clean_env(), xml, timeout, niceness)
     outcomes, collection = parse_junit(xml)
     bad = [o for o in outcomes if o.outcome in ("failed", "error")]
     failed = [o.nodeid for o in bad] + collection
@@ -790,7 +799,7 @@ def grade_feature(
                 view.workspace,
                 commit,
                 work_dir / "deployed-hidden",
-                _python(view),
+                app_python(view),
                 grading.timeout,
             )
             if in_monorepo
@@ -801,7 +810,7 @@ def grade_feature(
                 timed("monorepo", run_monorepo),
                 export,
                 regression.monorepo_tests,
-                _python(view),
+                app_python(view),
                 cache_dir() / "monorepo-tests",
                 grading.timeout,
             )
@@ -829,7 +838,7 @@ def _ingress(view: RunView) -> str:
         raise FeatureInfraError(f"the run cannot be graded: {exc}") from None
 
 
-def _python(view: RunView) -> str:
+def app_python(view: RunView) -> str:
     python = view.vars.get("python")
     if not python or not Path(python).exists():
         raise FeatureInfraError(f"the run's app python {python!r} is not there (run-request vars)")

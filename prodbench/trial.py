@@ -17,13 +17,15 @@ import subprocess
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from environments.acme.environment import ACME
 from environments.runs import RunHandle, write_json_atomic
 from environments.stack import StackError
-from graders.grade import GradingInfraError, grade_trial
+from graders.grade import GradingInfraError, deployed_commit, grade_trial
 from graders.models import TrialResult
+from graders.prewarm import SuitePrewarm
 from graders.quality import JudgeConfig
 from graders.runview import RunView
 from prodbench.agents.base import Agent, AgentContext, AgentError
@@ -104,11 +106,25 @@ def run_trial(
         note(f"up: {handle.run_id} healthy in {timings['up']:.1f} s")
         with _timed(timings, "setup"):
             state = apply_setup(task, view, log=note)
-        with _timed(timings, "agent"):
-            outcome = agent.run(_context(task, view, folder / "agent"))
+        prewarm = SuitePrewarm.for_run(
+            task.spec.grading.feature.regression,
+            view,
+            partial(deployed_commit, task.spec.grading, view, state),
+            folder / "grading",
+        ).start()
+        try:
+            with _timed(timings, "agent"):
+                outcome = agent.run(_context(task, view, folder / "agent"))
+        finally:
+            with _timed(timings, "prewarm_wait"):
+                prewarm.finish()
         note(
             f"agent: {outcome.status} in {outcome.seconds:.1f} s ({outcome.message or 'no message'})"
         )
+        if prewarm.warmed:
+            note(
+                f"monorepo suite run at the agent's deploys: {', '.join(c[:8] for c in prewarm.warmed)}"
+            )
         state.agent_finished_at = time.time()
         view.write_task_state(state)
         with _timed(timings, "grade"):
