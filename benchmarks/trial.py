@@ -16,7 +16,6 @@ import shutil
 import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +25,7 @@ sys.path.insert(0, str(REPO))
 def main() -> None:
     from environments.acme.environment import ACME
     from environments.runs import RunHandle
-    from graders.grade import deployed_commit, grade_trial
+    from graders.grade import grade_trial
     from graders.prewarm import SuitePrewarm
     from graders.runview import RunView
     from prodbench.agents.oracle import OracleAgent
@@ -60,11 +59,8 @@ def main() -> None:
         view = RunView(paths.root)
         state = timed("setup", lambda: apply_setup(task, view))
         # As the harness does: the monorepo suite runs at the agent's deploys, at idle priority.
-        prewarm = SuitePrewarm.for_run(
-            task.spec.grading.feature.regression,
-            view,
-            partial(deployed_commit, task.spec.grading, view, state),
-            scratch / "grading",
+        prewarm = SuitePrewarm.for_trial(
+            task.spec.grading, view, state, scratch / "grading"
         ).start()
         outcome = timed(
             "agent", lambda: OracleAgent(task.dir).run(_context(task, view, scratch / "agent"))

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from environments.paths import cache_dir
-from graders.config import RegressionGrading
+from graders.config import GradingSpec, RegressionGrading
 from graders.feature import app_python, export_commit, run_monorepo
-from graders.runview import RunView
+from graders.runview import RunView, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,15 @@ class SuitePrewarm:
         self._thread = threading.Thread(target=self._loop, name="suite-prewarm", daemon=True)
 
     @classmethod
-    def for_run(
-        cls, regression: RegressionGrading, view: RunView, deployed: CommitSource, work_dir: Path
+    def for_trial(
+        cls, grading: GradingSpec, view: RunView, state: TaskState, work_dir: Path
     ) -> SuitePrewarm:
-        return cls(regression, view.workspace, app_python(view), deployed, work_dir)
+        """A trial's prewarm: the task's regression settings; the commit production runs for
+        the task's services, as the grading will find it."""
+        from graders.grade import deployed_commit  # graders.grade imports the feature grader
+
+        deployed = partial(deployed_commit, grading, view, state)
+        return cls(grading.feature.regression, view.workspace, app_python(view), deployed, work_dir)
 
     def start(self) -> SuitePrewarm:
         if self.regression.monorepo:

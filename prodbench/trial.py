@@ -17,13 +17,12 @@ import subprocess
 import time
 import traceback
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from environments.acme.environment import ACME
 from environments.runs import RunHandle, write_json_atomic
 from environments.stack import StackError
-from graders.grade import GradingInfraError, deployed_commit, grade_trial
+from graders.grade import GradingInfraError, grade_trial
 from graders.models import TrialResult
 from graders.prewarm import SuitePrewarm
 from graders.quality import JudgeConfig
@@ -106,12 +105,7 @@ def run_trial(
         note(f"up: {handle.run_id} healthy in {timings['up']:.1f} s")
         with _timed(timings, "setup"):
             state = apply_setup(task, view, log=note)
-        prewarm = SuitePrewarm.for_run(
-            task.spec.grading.feature.regression,
-            view,
-            partial(deployed_commit, task.spec.grading, view, state),
-            folder / "grading",
-        ).start()
+        prewarm = SuitePrewarm.for_trial(task.spec.grading, view, state, folder / "grading").start()
         try:
             with _timed(timings, "agent"):
                 outcome = agent.run(_context(task, view, folder / "agent"))
