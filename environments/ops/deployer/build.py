@@ -69,7 +69,12 @@ def export_release(workspace: Path, sha: str, dest: Path) -> None:
     ) as proc:
         assert proc.stdout is not None
         with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
-            archive.extractall(tmp, filter="data")
+            # The "data" filter (no absolute paths, links out, devices) where this Python has
+            # it (3.11.4 on); git archive of our own workspace writes none of those anyway.
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(tmp, filter="data")
+            else:  # pragma: no cover - Debian's 3.11.2 in the docker stand-in image
+                archive.extractall(tmp)
         err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
