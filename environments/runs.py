@@ -166,6 +166,16 @@ class SupervisorState(BaseModel):
     updated_at: float = Field(default_factory=time.time)
 
 
+ENV_JSON_ENV = "PRODBENCH_ENV_JSON"
+
+
+def env_json_path(run_dir: Path) -> Path:
+    """The env.json a service of the run reads: its own when it is given one (in a container,
+    the services by container name), else the run directory's."""
+    given = os.environ.get(ENV_JSON_ENV)
+    return Path(given) if given else Path(run_dir) / "env.json"
+
+
 def write_json_atomic(path: Path, data: object) -> None:
     """Write via a temp file and rename, so a reader never sees half a file."""
     text = (

@@ -19,6 +19,7 @@ from environments.runs import EnvInfo, write_json_atomic
 
 TASK_STATE = "task-state.json"
 DEPLOYER_CONFIG = "state/ops/deployer.json"
+CONTAINER_RUN_DIR = "/srv/run"  # a docker run's directory inside its containers (compose.RUN_MOUNT)
 
 
 class TaskState(BaseModel):
@@ -53,8 +54,19 @@ class RunView:
         return self.run_dir / "calls.jsonl"
 
     def deployer_config(self) -> DeployerConfig:
-        """The deployer's config: where releases live and the app's database URL."""
-        return DeployerConfig.model_validate_json((self.run_dir / DEPLOYER_CONFIG).read_text())
+        """The deployer's config: where releases live and the app's database URL, from here.
+
+        A docker run's deployer sees the run volume and PostgreSQL by their container names;
+        a grader on the host reaches the same through the run directory and the published port.
+        """
+        text = (self.run_dir / DEPLOYER_CONFIG).read_text()
+        if self.env.runtime == "docker":
+            text = text.replace(f'"{CONTAINER_RUN_DIR}/', f'"{self.run_dir}/')
+            postgres = self.env.services.get("postgres")
+            published = postgres.ports.get("5432") if postgres else None
+            if published:
+                text = text.replace("@postgres:5432/", f"@127.0.0.1:{published}/")
+        return DeployerConfig.model_validate_json(text)
 
     def url(self, service: str) -> str:
         endpoint = self.env.services.get(service)

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from environments.runs import EnvInfo, write_json_atomic
+from environments.runs import EnvInfo, env_json_path, write_json_atomic
 from mcp_servers import SERVER_NAMES
 
 CREDENTIALS_FILE = "state/agent-credentials.json"
@@ -95,7 +95,7 @@ class GatewayConfig(_Model):
 
 
 def read_env(run_dir: Path) -> EnvInfo:
-    path = run_dir / "env.json"
+    path = env_json_path(run_dir)
     try:
         return EnvInfo.model_validate_json(path.read_text())
     except OSError as exc:

@@ -6,7 +6,6 @@ import json
 import signal
 import sys
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from environments.registry import DEFAULT_STACK, builtin, builtin_names
 from environments.runs import RunError, RunHandle, RunPaths, default_runs_dir, find_run, list_runs
 from environments.stack import StackError, load_stack
 from environments.stacks import EnvironmentDef, RunContext
+from prodbench.cli_suite import Runtime
 
 app = typer.Typer(
     name="prodbench",
@@ -53,13 +53,6 @@ RunOpt = Annotated[
     str | None,
     typer.Option("--run", help="Run id or a unique prefix of it [default: the newest run]."),
 ]
-
-
-class Runtime(str, Enum):
-    """Where a run's services run."""
-
-    local = "local"
-    docker = "docker"
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> None:
@@ -152,10 +145,10 @@ def up(
     from prodbench.session import prepare_run, run_foreground, start_run
 
     docker = runtime is Runtime.docker
-    if docker and (task_id or foreground):
+    if docker and foreground:
         _fail(
-            f"--runtime docker does not go with {'--task' if task_id else '--foreground'} yet",
-            "deploys (and so task set-up) on docker are the next step; use the local runtime",
+            "--runtime docker does not go with --foreground: compose runs the project detached",
+            "run `prodbench up --runtime docker` and `prodbench logs RUN SERVICE`",
         )
     if timeout is None:
         timeout = 300.0 if docker else 60.0

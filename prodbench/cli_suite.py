@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,15 @@ from graders.models import CATEGORIES, TrialResult
 
 out = Console()
 err = Console(stderr=True)
+
+
+class Runtime(str, Enum):
+    """Where a run's services run."""
+
+    local = "local"
+    docker = "docker"
+
+
 tasks_app = typer.Typer(
     help="The task suite: list, show, validate, scaffold.", no_args_is_help=True
 )
@@ -227,6 +237,10 @@ def run(
     keep_runs: Annotated[bool, typer.Option(help="Keep each trial's run directory.")] = False,
     tasks_dir: TasksDir = None,
     runs_dir: Annotated[Path | None, typer.Option("--runs-dir", help="Where runs live.")] = None,
+    runtime: Annotated[
+        Runtime,
+        typer.Option(help="local: processes on loopback; docker: each trial a compose project."),
+    ] = Runtime.local,
 ) -> None:
     """Run an agent on tasks: up -> agent -> grade -> down per trial, then the report.
 
@@ -283,6 +297,7 @@ def run(
                 seed=seed,
                 keep_runs=keep_runs,
                 events=events,
+                runtime=runtime.value,
             )
         except AgentError as exc:
             _fail(str(exc))

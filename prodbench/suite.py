@@ -57,6 +57,7 @@ def run_suite(
     seed: int | None = None,
     keep_runs: bool = False,
     events: SuiteEvents | None = None,
+    runtime: str = "local",
 ) -> list[TrialResult]:
     """Run every planned trial; returns all results (skipped ones included), in plan order."""
     events = events or SuiteEvents()
@@ -87,6 +88,7 @@ def run_suite(
                 runs_dir=runs_dir,
                 judge=judge,
                 keep_run=keep_runs,
+                runtime=runtime,
                 log=lambda message, p=p: events.log(p, message),
             )
             if result.status != "infra_error" or attempt:

@@ -33,6 +33,7 @@ from prodbench.tasks.loader import Task
 from prodbench.tasks.setup import TaskSetupError, apply_setup, run_options
 
 RESULT = "result.json"
+DOCKER_STARTUP = 300.0  # seconds a docker run may take to be healthy (image builds not counted)
 Log = Callable[[str], None]
 
 
@@ -69,6 +70,7 @@ def run_trial(
     runs_dir: Path,
     judge: JudgeConfig | None = None,
     keep_run: bool = False,
+    runtime: str = "local",
     log: Log | None = None,
 ) -> TrialResult:
     """Run one trial end to end; always returns a result (scored or infra error) and writes it.
@@ -100,7 +102,8 @@ def run_trial(
     handle: RunHandle | None = None
     try:
         with _timed(timings, "up"):
-            handle = _up(task, seed, runs_dir, f"{task.id}-{_safe(agent.name)}-{index}")
+            name = f"{task.id}-{_safe(agent.name)}-{index}"
+            handle = _up(task, seed, runs_dir, name, runtime)
         view = RunView(handle.paths.root)
         note(f"up: {handle.run_id} healthy in {timings['up']:.1f} s")
         with _timed(timings, "setup"):
@@ -156,7 +159,7 @@ def run_trial(
     return result
 
 
-def _up(task: Task, seed: int, runs_dir: Path, name: str) -> RunHandle:
+def _up(task: Task, seed: int, runs_dir: Path, name: str, runtime: str) -> RunHandle:
     try:
         paths = prepare_run(
             ACME,
@@ -164,6 +167,8 @@ def _up(task: Task, seed: int, runs_dir: Path, name: str) -> RunHandle:
             seed=seed,
             task=task.id,
             run_id=f"{name}-{int(time.time() * 1000) % 10**8}",
+            runtime=runtime,  # type: ignore[arg-type]
+            **({"startup_timeout": DOCKER_STARTUP} if runtime == "docker" else {}),
             **run_options(task),
         )
     except StackError as exc:

@@ -1,7 +1,8 @@
 # prodbench's own services, one target each, all on one dependency layer:
 #   tools    the team's tools (Slack, Linear, Notion, Sentry, status page) in one process
 #   mcp      the MCP gateway the agent connects to
-#   ops      the deployer, log search and fault injection (needs git and pytest)
+#   ops      the deployer, log search and fault injection (needs git and pytest); it also
+#            runs the runtime control API, which replaces app containers through the engine
 #   traffic  locust user journeys and synthetic probes
 # The context is the repository root; only the packages a target runs are copied in.
 #   docker build -f compose/docker/prodbench.Dockerfile --target tools -t prodbench/tools:local .
@@ -43,10 +44,12 @@ CMD ["python", "-m", "mcp_servers.gateway", "--help"]
 
 FROM base AS ops
 USER root
-# git exports releases from the workspace; pytest runs a release's fast checks.
+# git exports releases from the workspace; pytest runs a release's fast checks. The workspace
+# is the run directory's, bind-mounted and owned by the host's user: git may read it.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git \
  && rm -rf /var/lib/apt/lists/* \
+ && git config --system safe.directory '*' \
  && pip install "pytest>=8.0"
 USER 10001:10001
 COPY environments ./environments

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from environments.runs import EnvInfo
+from environments.runs import EnvInfo, env_json_path
 from environments.tools.common.logs import JsonFormatter, log_config
 
 log = logging.getLogger("ops")
@@ -52,7 +52,7 @@ def build_deployer(args: argparse.Namespace):
     from environments.runtime.client import RuntimeClient
 
     run_dir = args.run_dir.resolve()
-    env = EnvInfo.model_validate_json((run_dir / "env.json").read_text())
+    env = EnvInfo.model_validate_json(env_json_path(run_dir).read_text())
     cfg = DeployerConfig.model_validate_json(args.config.read_text())
     for name in ("OPS_AGENT_TOKEN", "OPS_ADMIN_TOKEN"):  # fail before deploying, not after
         _required(name)
@@ -107,7 +107,7 @@ def build_app(args: argparse.Namespace, deployer):
     from environments.ops.logsearch import log_routes
 
     run_dir = args.run_dir.resolve()
-    env = EnvInfo.model_validate_json((run_dir / "env.json").read_text())
+    env = EnvInfo.model_validate_json(env_json_path(run_dir).read_text())
     agent, admin = _required("OPS_AGENT_TOKEN"), _required("OPS_ADMIN_TOKEN")
     url = {name: ep.url for name, ep in env.services.items()}
     faults = FaultManager(

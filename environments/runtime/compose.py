@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from environments.runs import ENV_JSON_ENV, Endpoint, EnvInfo
 from environments.stack import Role, ServiceSpec, StackError, StackSpec, placeholders, render
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,11 +37,14 @@ IMAGE_TAG = "${PRODBENCH_IMAGE_TAG:-local}"
 # The run volume's owner: prodbench's and the app's images run as this uid, and official images
 # that write into the volume (Prometheus, Alertmanager; `nobody` by default) are run as it too.
 RUN_USER = "10001:10001"
-# The runtime control API a `runtime_access` service (the deployer) is given in a container.
-# Until the docker runtime can replace containers, a stub answers every call "not supported".
+# The runtime control API a `runtime_access` service (the deployer) is given in a container:
+# environments/runtime/docker_control.py, driving the engine through its socket.
 RUNTIME_SERVICE = "runtime"
 RUNTIME_URL = f"http://{RUNTIME_SERVICE}:{FIRST_PORT}"
 REQUIRED_HINT = "see compose/README.md"
+DOCKER_SOCKET = "${PRODBENCH_DOCKER_SOCKET:-/var/run/docker.sock}"
+ENV_FILE = "env.json"
+EPOCH = "1970-01-01T00:00:00Z"  # created_at of the committed env.json: rendered files are stable
 # `{vars.NAME}`: what every container knows, what has a default; any other is a secret.
 CONTAINER_VARS = {"python": "python"}
 VAR_DEFAULTS = {"release": "dev"}
@@ -151,6 +155,27 @@ def main_port(svc: ServiceSpec) -> int | None:
     return ports.get("http", ports[svc.ports[0].name]) if svc.ports else None
 
 
+def container_env(
+    spec: StackSpec, run_id: str, seed: int, task: str | None, created_at: str
+) -> EnvInfo:
+    """env.json as a run's containers see it: every service by name on its container port."""
+    services = {}
+    for svc in spec.services:
+        port = main_port(svc)
+        url = f"http://{svc.name}:{port}" if port and svc.health.kind == "http" else None
+        services[svc.name] = Endpoint(host=svc.name, ports=container_ports(svc), url=url)
+    return EnvInfo(
+        run_id=run_id,
+        stack=spec.name,
+        task=task,
+        seed=seed,
+        runtime="docker",
+        created_at=created_at,
+        run_dir=RUN_MOUNT,
+        services=services,
+    )
+
+
 class Renderer:
     """One stack in one profile; `files()` is the whole output."""
 
@@ -171,8 +196,13 @@ class Renderer:
             for key in svc.files
         }
         out.update({f"{name}/{path}": text for path, text in self.profile.files.items()})
+        document = self.document()
+        mounts = [v for svc in document["services"].values() for v in svc.get("volumes", [])]
+        if f"run:{RUN_MOUNT}" in mounts:
+            env = container_env(self.spec, self.run_id, seed=0, task=None, created_at=EPOCH)
+            out[f"{name}/config/{ENV_FILE}"] = env.model_dump_json(indent=2) + "\n"
         compose = HEADER.format(stack=name) + yaml.dump(
-            self.document(), Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=4096
+            document, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=4096
         )
         out[f"{name}.yaml"] = compose
         out[f"{name}.env.example"] = env_example(compose, name)
@@ -228,6 +258,12 @@ class Renderer:
             out["ports"] = [_publish(svc, name, num) for name, num in ports.items()]
         files = [self._file(svc, key) for key in svc.files]
         volumes = self._volumes(svc, [*argv, *env.values(), out.get("working_dir", ""), *files])
+        if not official and f"run:{RUN_MOUNT}" in volumes:
+            # env.json as containers see the run (services by container name); the run
+            # directory's own is the host's view, with the published ports.
+            volumes.append(f"{self._config_dir()}/{ENV_FILE}:{CONFIG_MOUNT}/{ENV_FILE}:ro")
+            env[ENV_JSON_ENV] = f"{CONFIG_MOUNT}/{ENV_FILE}"
+            out["environment"] = env
         if volumes:
             out["volumes"] = volumes
         if official and f"run:{RUN_MOUNT}" in volumes:
@@ -248,17 +284,18 @@ class Renderer:
         return out
 
     def runtime_service(self) -> dict[str, Any]:
-        """The runtime control API's stand-in: answers every call "not supported yet"."""
+        """The runtime control API (docker_control.py): releases as images, canaries as containers."""
         port = FIRST_PORT
         probe = (
             "import urllib.request; "
             f"urllib.request.urlopen('http://127.0.0.1:{port}/healthz', timeout=1.0)"
         )
         image = self.profile.images.get(self.profile.runtime_image)
-        if image is None:
+        app = self.profile.images.get(self.profile.release_image or "")
+        if image is None or app is None:
             raise ComposeError(
-                f"the compose profile's runtime_image {self.profile.runtime_image!r} is not "
-                "one of its images"
+                f"the compose profile's runtime_image {self.profile.runtime_image!r} and "
+                f"release_image {self.profile.release_image!r} must both be among its images"
             )
         return {
             **_build_section(image, image.context),
@@ -271,7 +308,15 @@ class Renderer:
                 "--port",
                 str(port),
             ],
-            "environment": {"PRODBENCH_RUNTIME_TOKEN": required("PRODBENCH_RUNTIME_TOKEN")},
+            "environment": {
+                "PRODBENCH_RUNTIME_TOKEN": required("PRODBENCH_RUNTIME_TOKEN"),
+                "PRODBENCH_APP_IMAGE": f"{app.repository}:{IMAGE_TAG}",
+                "PRODBENCH_RELEASE": _variable("release"),
+            },
+            # It builds releases from the run volume and replaces containers through the
+            # engine's socket: root in this one container, which no agent or app code reaches.
+            "user": "0:0",
+            "volumes": [f"run:{RUN_MOUNT}", f"{DOCKER_SOCKET}:/var/run/docker.sock"],
             "healthcheck": {
                 "test": ["CMD", "python", "-c", probe],
                 "interval": "2s",
@@ -357,9 +402,12 @@ class Renderer:
 
     def _volumes(self, svc: ServiceSpec, texts: list[str]) -> list[str]:
         mounts = [f"run:{RUN_MOUNT}"] if any(RUN_MOUNT in t for t in texts) else []
-        config = f"${{PRODBENCH_CONFIG_DIR:-./{self.spec.name}/config}}"
+        config = self._config_dir()
         mounts += [f"{config}/{key}:{CONFIG_MOUNT}/{key}:ro" for key in sorted(svc.files)]
         return mounts
+
+    def _config_dir(self) -> str:
+        return f"${{PRODBENCH_CONFIG_DIR:-./{self.spec.name}/config}}"
 
     def _healthcheck(self, svc: ServiceSpec, official: str | None) -> dict[str, Any]:
         check = svc.health

@@ -11,25 +11,24 @@ drives compose for that run:
    example values (graders and admin clients read the same secrets from the run directory);
 3. builds the app image from the run's release directory and prodbench's images from the
    repository, one build at a time machine-wide, all tagged with the release;
-4. fills the project's `run` volume from the run directory with a one-shot container (files
-   owned by uid 10001, `env.json` as the containers see the run), starts the project, and waits
-   until every service is healthy and every job exited 0;
+4. makes the project's `run` volume a bind mount of the run directory itself (the agent's
+   commits are what the deployer builds; what services write is what graders read; containers
+   get their own `env.json` mounted over the host's), starts the project, and waits until
+   every service is healthy and every job exited 0;
 5. writes `env.json` and `mcp.json` for the host: the 127.0.0.1 ports the engine published.
 
-A failed `up` says which service failed with its last log lines and removes what it created,
-unless the run keeps it for debugging. `down` removes the project's containers, networks and
-volumes and the run's images. `runs/<id>/docker/run.json` records the project: it is how the
+Deploys replace containers through the `runtime` service (docker_control.py). A failed `up`
+says which service failed with its last log lines and removes what it created, unless the run
+keeps it for debugging. `down` keeps each container's log in `logs/<service>.log`, then removes
+the project's containers, networks and volumes and the run's images (the releases it built). `runs/<id>/docker/run.json` records the project: it is how the
 CLI knows a run is a docker run.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import secrets
-import subprocess
-import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +42,6 @@ from environments.runtime.compose import (
     COMPOSE_DIR,
     IMAGE_TAG,
     REPO_ROOT,
-    RUN_MOUNT,
     ComposeProfile,
     Renderer,
     compose_variables,
@@ -51,9 +49,10 @@ from environments.runtime.compose import (
     main_port,
     profile_for,
 )
+from environments.runtime.compose import (
+    container_env as compose_container_env,
+)
 from environments.runtime.docker_engine import (
-    PROJECT_LABEL,
-    VOLUME_LABEL,
     ContainerState,
     DockerRunError,
     build_cli,
@@ -62,6 +61,7 @@ from environments.runtime.docker_engine import (
     container_logs,
     engine_problem,
     last_health_check,
+    project_images,
     project_leftovers,
     project_states,
     remove_images,
@@ -74,14 +74,16 @@ __all__ = ["ComposeRun", "DockerRunError", "is_docker_run", "preflight", "projec
 
 RECORD = "docker/run.json"
 ENV_FILE = "docker/compose.env"
-RUN_OWNER = 10001  # the uid (and gid) every image of a run runs as; see compose.RUN_USER
+RUN_VOLUME_FILE = "docker/run-volume.yaml"  # compose override: the run volume binds the run dir
 NICE = os.environ.get("PRODBENCH_DOCKER_NICE", "15")
 BUILD_TIMEOUT = 1800.0  # a first build installs every dependency; later ones hit the cache
 DOWN_TIMEOUT = 180.0
 LOG_TAIL = 15
-# What the containers read of the run directory; run-request.json (every secret) and the
-# docker/ folder (the env file) stay on the host.
-VOLUME_CONTENT = ("workspace", "releases", "state", "prometheus", "logs")
+LOGS_KEPT = 100_000  # lines of each container's log `down` keeps in logs/
+# What the containers write in the run directory (as uid 10001). The workspace is only read
+# by them (the deployer exports commits), so it keeps its owner; run-request.json (every
+# secret) and docker/ (the env file) are never opened to them.
+WRITABLE = ("releases", "state", "prometheus", "logs")
 # Compose reads these from the caller's environment ahead of the env file: left out, so the
 # env file alone decides.
 _OVERRIDING_ENV = ("PRODBENCH_", "COMPOSE_")
@@ -146,21 +148,20 @@ def preflight(stack: StackSpec) -> None:
 
 def container_env(spec: StackSpec, request: RunRequest) -> EnvInfo:
     """env.json as the run's containers see it: every service by name on its container port."""
-    services = {}
-    for svc in spec.services:
-        port = main_port(svc)
-        url = f"http://{svc.name}:{port}" if port and svc.health.kind == "http" else None
-        services[svc.name] = Endpoint(host=svc.name, ports=container_ports(svc), url=url)
-    return EnvInfo(
-        run_id=request.run_id,
-        stack=spec.name,
-        task=request.task,
-        seed=request.seed,
-        runtime="docker",
-        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        run_dir=RUN_MOUNT,
-        services=services,
-    )
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return compose_container_env(spec, request.run_id, request.seed, request.task, created)
+
+
+def _open_to_containers(path: Path) -> None:
+    """Directories 0777 and files 0666 under `path`, so the images' uid can write them."""
+    if not path.exists():
+        path.mkdir(parents=True)
+    for root, dirs, files in os.walk(path):
+        os.chmod(root, 0o777)
+        for name in files:
+            file = Path(root) / name
+            if not file.is_symlink():
+                os.chmod(file, os.stat(file).st_mode | 0o666)
 
 
 class ComposeRun:
@@ -228,8 +229,7 @@ class ComposeRun:
             builds = self._builds(text, profile, release)
             self._write_env_file(spec, text, request, tag=release[:12])
             self._build(builds, log)
-            log(f"filling the run volume of compose project {self.record.project}")
-            self._fill_volume(container_env(spec, request), builds[0].tag)
+            self._bind_run_volume(container_env(spec, request))
             deadline = time.monotonic() + timeout
             log("starting services (each waits for its dependencies to be healthy)")
             try:
@@ -347,48 +347,39 @@ class ComposeRun:
                 run_cmd(argv, BUILD_TIMEOUT, env=env, what=f"building {build.tag}")
                 log(f"built {build.tag} in {time.monotonic() - started:.1f} s")
 
-    def _fill_volume(self, env: EnvInfo, image: str) -> None:
-        """The `run` volume: the run directory as containers see it, owned by the images' user.
+    def _bind_run_volume(self, env: EnvInfo) -> None:
+        """The `run` volume: the run directory itself, bind-mounted, as containers see it.
 
-        The volume is made as compose makes it (its name and labels), so compose adopts it and
-        `down -v` removes it; `up --no-start` would make it too, but docker-compose 1.29 waits
-        there for jobs that never run. `image` is any of the run's (all have sh and tar).
+        One directory for both sides: what the agent commits in `workspace/` is what the
+        deployer builds, and what the services write (state, the call log, deploy history) is
+        what graders read, with nothing to copy. The bind is an override file beside the env
+        file (compose makes the volume; `down -v` removes it, never the directory). The images run as uid 10001: the directories they write are opened to them; the
+        secrets (`run-request.json`, `docker/`) stay the host's alone.
         """
-        volume = f"{self.record.project}_run"
-        argv = ["docker", "volume", "create", "--label", f"{PROJECT_LABEL}={self.record.project}"]
-        run_cmd([*argv, "--label", f"{VOLUME_LABEL}=run", volume], 30, what="volume create")
-        owner = f"{RUN_OWNER}:{RUN_OWNER}"
-        script = f"tar -x -f - -C {RUN_MOUNT} --numeric-owner && chown {owner} {RUN_MOUNT}"
-        argv = ["docker", "run", "--rm", "-i", "--network", "none", "--user", "0:0"]
-        argv += ["-v", f"{volume}:{RUN_MOUNT}", "--entrypoint", "sh", image, "-c", script]
-        try:
-            done = subprocess.run(
-                argv, input=self._archive(env), capture_output=True, timeout=120, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise DockerRunError("filling the run volume took more than 120 s") from exc
-        if done.returncode != 0:
-            output = (done.stdout + done.stderr).decode(errors="replace").strip()[-2000:]
-            raise DockerRunError(f"filling the run volume failed ({done.returncode}): {output}")
-
-    def _archive(self, env: EnvInfo) -> bytes:
-        """A tar of what containers read of the run directory, every file owned by RUN_OWNER."""
-
-        def own(info: tarfile.TarInfo) -> tarfile.TarInfo:
-            info.uid = info.gid = RUN_OWNER
-            info.uname = info.gname = ""
-            return info
-
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name in VOLUME_CONTENT:
-                if (self.paths.root / name).exists():
-                    tar.add(self.paths.root / name, arcname=name, filter=own)
-            data = (env.model_dump_json(indent=2) + "\n").encode()
-            info = own(tarfile.TarInfo("env.json"))
-            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
-            tar.addfile(info, io.BytesIO(data))
-        return buf.getvalue()
+        config = self.paths.root / "docker" / env.stack / "config" / "env.json"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        text = env.model_dump_json(indent=2) + "\n"
+        config.write_text(text)
+        for name in WRITABLE:
+            _open_to_containers(self.paths.root / name)
+        os.chmod(self.paths.root, 0o777)
+        # Every secret of the run: the host's user alone reads them (the app's code, which
+        # the agent writes, runs as uid 10001 on this very directory).
+        os.chmod(self.paths.request, 0o600)
+        os.chmod(self.paths.root / "docker", 0o700)
+        override = self.paths.root / RUN_VOLUME_FILE
+        document = {
+            "volumes": {
+                "run": {
+                    "driver": "local",
+                    "driver_opts": {"type": "none", "o": "bind", "device": str(self.paths.root)},
+                }
+            }
+        }
+        override.write_text(yaml.safe_dump(document, sort_keys=True))
+        if str(override) not in self.record.compose_files:
+            self.record.compose_files.append(str(override))
+            self._save()
 
     def _wait_ready(self, deadline: float, log: Callable[[str], None]) -> None:
         expected, shown = self._expected_services(), ""
@@ -498,6 +489,19 @@ class ComposeRun:
             return "crashed"
         return "degraded" if any(s.problem for s in states.values()) else "healthy"
 
+    def _keep_logs(self) -> None:
+        """Each container's whole log into logs/<service>.log, as the local runtime keeps them."""
+        logs = self.paths.root / "logs"
+        logs.mkdir(exist_ok=True)
+        try:
+            states = self.states()
+        except DockerRunError:
+            return
+        for name, state in states.items():
+            lines = container_logs(state.id, LOGS_KEPT)
+            if lines:
+                (logs / f"{name}.log").write_text("\n".join(lines) + "\n")
+
     def leftovers(self) -> dict[str, list[str]]:
         return project_leftovers(self.record.project)
 
@@ -514,13 +518,17 @@ class ComposeRun:
 
     def _remove(self) -> str:
         before = self.leftovers()
+        if before["containers"]:
+            self._keep_logs()
         if any(before.values()) and Path(self.record.env_file).is_file():
             args = ("down", "-v", "--remove-orphans", "--timeout", "10")
             self._compose(*args, timeout=DOWN_TIMEOUT, what="compose down")
         remove_leftovers(self.record.project, DOWN_TIMEOUT)
-        kept = remove_images(self.record.images)
+        built = project_images(self.record.project)  # the releases its deploys built
+        kept = remove_images([*built, *self.record.images])
         counts = ", ".join(f"{len(ids)} {kind}" for kind, ids in before.items())
-        message = f"stopped: removed {counts}, {len(self.record.images) - len(kept)} images"
+        removed = len(self.record.images) + len(built) - len(kept)
+        message = f"stopped: removed {counts}, {removed} images"
         if kept:
             message += f" (kept {', '.join(kept)}: another run's containers use them)"
         return message

@@ -234,6 +234,13 @@ def project_leftovers(project: str) -> dict[str, list[str]]:
     return {kind: run_cmd(argv, 30).split() for kind, argv in kinds.items()}
 
 
+def project_images(project: str) -> list[str]:
+    """Images built for a project (its releases), by the compose project label they carry."""
+    argv = ["docker", "images", "--filter", f"label={PROJECT_LABEL}={project}"]
+    out = run_cmd([*argv, "--format", "{{.Repository}}:{{.Tag}}"], 30)
+    return [tag for tag in out.split() if not tag.endswith(":<none>")]
+
+
 def remove_leftovers(project: str, timeout: float) -> None:
     """Remove what compose left of a project (no env file; a create still in flight)."""
     for _ in range(3):

@@ -167,11 +167,12 @@ def test_prometheus_has_every_app_service_up(docker_run: DockerRun) -> None:
     assert targets == {f"{job}:8000" for job in APP}  # containers by name, from file_sd
 
 
-def test_the_deployer_has_the_initial_deploy_and_says_why_it_cannot_deploy(
+def test_the_deployer_has_the_initial_deploy_and_the_runtime_lists_the_app(
     docker_run: DockerRun,
 ) -> None:
     with RunView(docker_run.paths.root).ops() as ops:
         deploys = ops.get("/api/v1/deploys").json()["deploys"]
+        services = {s["service"]: s for s in ops.get("/api/v1/services").json()["services"]}
     [initial] = deploys
     assert (initial["kind"], initial["status"], initial["actor"]) == (
         "initial",
@@ -179,34 +180,50 @@ def test_the_deployer_has_the_initial_deploy_and_says_why_it_cannot_deploy(
         "prodbench",
     )
     assert set(initial["services"]) == set(APP)
+    # The deployer's view of the runtime: every app service's container, on the release.
+    release = RunView(docker_run.paths.root).vars["release"]
+    assert set(services) == set(APP)
+    for name, service in services.items():
+        [instance] = service["instances"]
+        assert instance["instance"] == name and instance["release"] == release, service
+        assert instance["url"] == f"http://{name}:8000" and instance["status"] == "healthy"
     token = docker_run.exec("ops", "printenv", "PRODBENCH_RUNTIME_TOKEN").strip()
     probe = (
         "import urllib.request as u; r = u.Request('http://runtime:8000/v1/instances', "
-        f"headers={{'Authorization': 'Bearer {token}'}})\n"
+        "headers={'Authorization': 'Bearer wrong'})\n"
         "try: u.urlopen(r)\nexcept Exception as e: print(e.code, e.read().decode())"
     )
-    answer = docker_run.exec("ops", "python", "-c", probe)
-    assert answer.startswith("501 ") and "not implemented" in answer
+    assert docker_run.exec("ops", "python", "-c", probe).startswith("401 ")
+    assert token and token not in docker_run.exec("api", "env")
 
 
-def test_the_run_volume_is_the_run_directory_as_containers_see_it(docker_run: DockerRun) -> None:
+def test_the_run_volume_is_the_run_directory_and_keeps_its_secrets(docker_run: DockerRun) -> None:
+    (docker_run.paths.root / "state" / "from-host.txt").write_text("hello\n")
     probe = (
-        "import json, os; e = json.load(open('/srv/run/env.json')); "
+        "import json, os; e = json.load(open(os.environ['PRODBENCH_ENV_JSON'])); "
         "d = json.load(open('/srv/run/state/ops/deployer.json')); "
-        "print(os.stat('/srv/run').st_uid, os.stat('/srv/run/workspace/.git').st_uid, "
+        "print(open('/srv/run/state/from-host.txt').read().strip(), "
         "e['services']['tools']['host'], e['services']['ops']['url'], d['workspace'], "
-        "d['database_url'].split('@')[1], os.path.exists('/srv/run/run-request.json'))"
+        "d['database_url'].split('@')[1], os.access('/srv/run/run-request.json', os.R_OK), "
+        "os.access('/srv/run/docker', os.R_OK))"
     )
-    out = docker_run.exec("ops", "python", "-c", probe).split()
+    out = docker_run.exec("api", "python", "-c", probe).split()
     assert out == [
-        "10001",
-        "10001",
+        "hello",
         "tools",
         "http://ops:8000",
         "/srv/run/workspace",
         "postgres:5432/acme",
         "False",
+        "False",
     ]
+    # The host's env.json is the host's view; the containers' one names containers.
+    assert docker_run.env.services["ops"].url.startswith("http://127.0.0.1:")
+    head = run(["git", "-C", str(docker_run.paths.workspace), "rev-parse", "HEAD"], 30).strip()
+    assert (
+        docker_run.exec("ops", "git", "-C", "/srv/run/workspace", "rev-parse", "HEAD").strip()
+        == head
+    )
 
 
 def test_logs_come_from_the_containers(docker_run: DockerRun) -> None:

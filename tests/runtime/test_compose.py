@@ -104,7 +104,9 @@ def test_official_images_that_write_the_run_volume_run_as_its_owner(doc):
         mounts_run = "run:/srv/run" in svc.get("volumes", [])
         if "build" not in svc and mounts_run:
             assert svc.get("user") == "10001:10001", name
-    assert {n for n, s in doc["services"].items() if "user" in s} == {"prometheus", "alertmanager"}
+    users = {n: s["user"] for n, s in doc["services"].items() if "user" in s}
+    # The runtime service drives the engine's socket: root in that one container only.
+    assert users == {"prometheus": "10001:10001", "alertmanager": "10001:10001", "runtime": "0:0"}
 
 
 def test_the_deployer_gets_a_runtime_api_and_starts_after_the_app(spec, doc):
@@ -121,35 +123,79 @@ def test_the_deployer_gets_a_runtime_api_and_starts_after_the_app(spec, doc):
     runtime = doc["services"]["runtime"]
     assert runtime["command"][:3] == ["python", "-m", "environments.runtime.docker_control"]
     assert runtime["environment"] == {
-        "PRODBENCH_RUNTIME_TOKEN": ops["environment"]["PRODBENCH_RUNTIME_TOKEN"]
+        "PRODBENCH_RUNTIME_TOKEN": ops["environment"]["PRODBENCH_RUNTIME_TOKEN"],
+        "PRODBENCH_APP_IMAGE": "prodbench/acme-app:${PRODBENCH_IMAGE_TAG:-local}",
+        "PRODBENCH_RELEASE": "${PRODBENCH_RELEASE:-dev}",
     }
+    assert runtime["volumes"] == [
+        "run:/srv/run",
+        "${PRODBENCH_DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock",
+    ]
     assert "ports" not in runtime  # reached by the deployer only, inside the network
+    # No other container gets the engine's socket.
+    socket = [
+        n
+        for n, s in doc["services"].items()
+        if any("docker.sock" in v for v in s.get("volumes", []))
+    ]
+    assert socket == ["runtime"]
 
 
-def test_the_runtime_stand_in_answers_not_supported_with_the_token_checked():
-    import threading
-    from http.server import ThreadingHTTPServer
+def test_the_runtime_api_answers_health_unauthenticated_and_nothing_else(tmp_path):
+    import asyncio
 
     import httpx
 
-    from environments.runtime import docker_control
-    from environments.runtime.client import RuntimeClient, RuntimeControlError
+    from environments.runtime.control import ControlAPI, ControlServer
+    from environments.runtime.docker_control import DockerRuntime, _WithHealth
 
-    docker_control.Handler.token = "right"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), docker_control.Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
-        with RuntimeClient(url, "wrong") as bad, pytest.raises(RuntimeControlError) as wrong:
-            bad.instances()
-        assert wrong.value.status == 401
-        with RuntimeClient(url, "right") as ok, pytest.raises(RuntimeControlError) as refused:
-            ok.add_instance("api", "api-canary", vars={"release": "abc"})
-        assert refused.value.status == 501 and "not implemented" in refused.value.message
-    finally:
-        server.shutdown()
-        server.server_close()
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        runtime = DockerRuntime(None, "p", "prodbench/acme-app:abc", "abc")  # type: ignore[arg-type]
+        server = ControlServer(_WithHealth(ControlAPI(runtime, "right")))  # type: ignore[arg-type]
+        await server.start("127.0.0.1", 0)
+        port = server._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                health = await http.get("/healthz")
+                wrong = await http.get("/v1/instances", headers={"Authorization": "Bearer no"})
+        finally:
+            await server.close()
+        return health, wrong
+
+    health, wrong = asyncio.run(scenario())
+    assert health.json() == {"status": "ok", "service": "runtime", "runtime": "docker"}
+    assert wrong.status_code == 401 and "invalid bearer token" in wrong.json()["error"]
+
+
+def test_a_release_image_is_the_release_on_the_runs_app_image(tmp_path):
+    import io
+    import tarfile
+
+    from environments.runtime.docker_control import DOCKERFILE, DockerRuntime
+
+    releases = tmp_path / "releases"
+    for sha, requirements in (("base", "fastapi\n"), ("same", "fastapi\n"), ("new", "rich\n")):
+        (releases / sha / "acme" / "__pycache__").mkdir(parents=True)
+        (releases / sha / "acme" / "app.py").write_text("print('hi')\n")
+        (releases / sha / "acme" / "__pycache__" / "app.pyc").write_bytes(b"x")
+        (releases / sha / ".venv" / "bin").mkdir(parents=True)
+        (releases / sha / "requirements.txt").write_text(requirements)
+    runtime = DockerRuntime(None, "p", "prodbench/acme-app:base12", "base", tmp_path)  # type: ignore[arg-type]
+    assert runtime._image("base") == "prodbench/acme-app:base12"  # the first release: no build
+
+    def context(sha: str) -> tuple[set[str], str]:
+        with tarfile.open(fileobj=io.BytesIO(runtime._context(releases / sha))) as tar:
+            names = set(tar.getnames())
+            dockerfile = tar.extractfile(DOCKERFILE).read().decode()  # type: ignore[union-attr]
+        return names, dockerfile
+
+    names, dockerfile = context("same")
+    assert names == {"acme", "acme/app.py", "requirements.txt", DOCKERFILE}
+    assert dockerfile.startswith("FROM prodbench/acme-app:base12\n")
+    assert "COPY . /app" in dockerfile and "pip install" not in dockerfile
+    assert dockerfile.rstrip().endswith("USER 10001:10001")
+    _, changed = context("new")
+    assert "RUN pip install -r /app/requirements.txt" in changed
 
 
 def test_healthchecks_follow_the_spec(spec, doc):
@@ -196,7 +242,7 @@ def test_state_lives_in_named_volumes_and_configs_are_read_only(doc):
     for name, svc in doc["services"].items():
         for mount in svc.get("volumes", []):
             source = mount.rsplit(":", 2)[0] if mount.endswith(":ro") else mount.split(":")[0]
-            if source in volumes:
+            if source in volumes or mount.endswith(":/var/run/docker.sock"):
                 continue
             source = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", source)  # its default
             assert mount.endswith(":ro"), f"{name}: bind mount {mount} must be read-only"

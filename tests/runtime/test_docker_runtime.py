@@ -1,22 +1,21 @@
 """The docker runtime's parts that need no engine: the docker-aware prepare, the env file, the
-run volume's content, the drift check and how container states are judged.
+run volume's bind and permissions, the drift check and how container states are judged.
 
 The engine-backed whole (`prodbench up --runtime docker`) is tests/docker/test_up_docker.py.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import stat
-import tarfile
 
 import pytest
+import yaml
 
 from environments.acme.environment import ACME, APP_SERVICES
 from environments.ops.deployer.history import History
 from environments.ops.deployer.models import DeployerConfig
-from environments.runs import RunPaths, RunRequest
+from environments.runs import RunPaths, RunRequest, write_json_atomic
 from environments.runtime import docker
 from environments.runtime.compose import COMPOSE_DIR, compose_variables
 from environments.runtime.docker_engine import ContainerState, DockerRunError
@@ -98,20 +97,31 @@ def test_a_run_whose_stack_the_committed_file_cannot_express_is_refused(prepared
         run._check_committed(busy, profile)
 
 
-def test_the_run_volume_gets_what_containers_read_owned_by_the_image_user(prepared):
+def test_the_run_volume_binds_the_run_directory_and_keeps_its_secrets_from_containers(prepared):
     paths, request = prepared
     spec = docker.StackSpec.model_validate(request.stack)
     env = docker.container_env(spec, request)
     assert env.run_dir == "/srv/run" and env.services["ops"].url == "http://ops:8000"
     assert (env.services["tools"].host, env.services["tools"].ports["slack"]) == ("tools", 8001)
-    data = io.BytesIO(docker.ComposeRun.load(paths)._archive(env))
-    with tarfile.open(fileobj=data) as archive:
-        members = archive.getmembers()
-        inside = json.loads(archive.extractfile("env.json").read())
-    assert {(m.uid, m.gid) for m in members} == {(10001, 10001)}
-    tops = {m.name.split("/")[0] for m in members}
-    assert tops == {"workspace", "releases", "state", "prometheus", "logs", "env.json"}
+    run = docker.ComposeRun.load(paths)
+    write_json_atomic(paths.request, request)  # as prepare_run writes it
+    run._write_env_file(spec, (COMPOSE_DIR / "acme.yaml").read_text(), request, tag="abc123")
+    run._bind_run_volume(env)
+    override = paths.root / docker.RUN_VOLUME_FILE
+    assert str(override) in docker.ComposeRun.load(paths).record.compose_files
+    opts = yaml.safe_load(override.read_text())["volumes"]["run"]["driver_opts"]
+    assert opts == {"type": "none", "o": "bind", "device": str(paths.root)}
+    # Containers get env.json naming containers, mounted over the host's.
+    inside = json.loads((paths.root / "docker/acme/config/env.json").read_text())
     assert inside["services"]["mcp"]["url"] == "http://mcp:8000"
+    # What the images' uid writes is open to it; the secrets are the host user's alone.
+    for name in ("state", "logs", "prometheus", "releases"):
+        assert stat.S_IMODE((paths.root / name).stat().st_mode) == 0o777, name
+    db = next((paths.root / "state").rglob("*.json"))
+    assert stat.S_IMODE(db.stat().st_mode) & 0o666 == 0o666
+    assert stat.S_IMODE(paths.request.stat().st_mode) == 0o600
+    assert stat.S_IMODE((paths.root / "docker").stat().st_mode) == 0o700
+    assert stat.S_IMODE((paths.root / "docker/compose.env").stat().st_mode) == 0o600
 
 
 def test_container_states_fail_fast_only_when_waiting_cannot_help():
@@ -127,15 +137,15 @@ def test_container_states_fail_fast_only_when_waiting_cannot_help():
     assert state(**job, exit_code=2).problem == "job db-init exited 2"
 
 
-def test_the_cli_refuses_what_docker_runs_cannot_do_yet_before_making_a_run(tmp_path):
+def test_the_cli_refuses_what_docker_runs_cannot_do_before_making_a_run(tmp_path):
     from typer.testing import CliRunner
 
     from prodbench.cli import app
 
     runner = CliRunner()
     base = ["up", "--runtime", "docker", "--runs-dir", str(tmp_path)]
-    task = runner.invoke(app, [*base, "--task", "anything"])
-    assert task.exit_code == 1 and "does not go with --task yet" in task.output
+    foreground = runner.invoke(app, [*base, "--foreground"])
+    assert foreground.exit_code == 1 and "does not go with --foreground" in foreground.output
     stack = runner.invoke(app, [*base, "--stack", "ops"])
     said = " ".join(stack.output.split())
     assert stack.exit_code == 1 and "compose/ has none for stack 'ops' (it has: acme)" in said
