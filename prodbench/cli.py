@@ -497,6 +497,47 @@ def _follow(files: list[Path], width: int) -> None:
         pass
 
 
+@app.command("exec")
+def exec_(
+    run: Annotated[str, typer.Argument(help="A docker run's id.")],
+    command: Annotated[list[str], typer.Argument(help="The command and its arguments (after --).")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """Run a command in a docker run's workspace container, as the agent works there.
+
+    The container has the monorepo at /workspace and its MCP config at /agent/mcp.json, and
+    nothing of prodbench (no sources, tasks, hidden tests or admin tokens):
+    `prodbench exec RUN -- git log --oneline`, or an agent's CLI.
+    """
+    import os
+    import shutil
+
+    from prodbench.session import is_docker_run
+
+    handle = _find(runs_dir, run)
+    if not is_docker_run(handle.paths):
+        _fail(
+            f"run {handle.run_id} is a local run: it has no workspace container",
+            f"its workspace is {handle.paths.workspace}; `up --runtime docker` runs have one",
+        )
+    from environments.runtime.docker import WORKSPACE_SERVICE, ComposeRun, DockerRunError
+
+    try:
+        state = ComposeRun.load(handle.paths).states().get(WORKSPACE_SERVICE)
+    except DockerRunError as exc:
+        _fail(str(exc))
+        raise
+    if state is None or state.status != "running":
+        _fail(
+            f"run {handle.run_id} has no running workspace container",
+            f"`prodbench status {handle.run_id}` shows its containers",
+        )
+        raise typer.Exit(1)
+    docker = shutil.which("docker") or "docker"
+    tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
+    os.execvp(docker, [docker, "exec", "-i", *tty, "-w", "/workspace", state.id, *command])
+
+
 @app.command("ls")
 def list_(runs_dir: RunsDir = None, as_json: JsonOpt = False) -> None:
     """List runs, newest last, with their status and stack."""

@@ -20,15 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from environments.acme.environment import ACME
-from environments.runs import RunHandle, write_json_atomic
+from environments.runs import RunHandle, RunPaths, write_json_atomic
 from environments.stack import StackError
 from graders.grade import GradingInfraError, grade_trial
 from graders.models import TrialResult
 from graders.prewarm import SuitePrewarm
 from graders.quality import JudgeConfig
 from graders.runview import RunView
-from prodbench.agents.base import Agent, AgentContext, AgentError
-from prodbench.session import prepare_run, start_run, stop_run
+from prodbench.agents.base import Agent, AgentContext, AgentError, WorkspaceContainer
+from prodbench.session import is_docker_run, prepare_run, start_run, stop_run
 from prodbench.tasks.loader import Task
 from prodbench.tasks.setup import TaskSetupError, apply_setup, run_options
 
@@ -182,11 +182,24 @@ def _up(task: Task, seed: int, runs_dir: Path, name: str, runtime: str) -> RunHa
 
 
 def _context(task: Task, view: RunView, out: Path) -> AgentContext:
-    """The agent's view: the workspace, the prompt and its MCP config, nothing grader-only."""
+    """The agent's view: the workspace, the prompt and its MCP config, nothing grader-only.
+
+    On a docker run, command agents work in the run's workspace container, where the prompt
+    is written too.
+    """
     out.mkdir(parents=True, exist_ok=True)
     prompt_file = out / "prompt.md"
     prompt_file.write_text(task.spec.prompt.rstrip() + "\n")
+    container, paths = None, RunPaths(view.run_dir)
+    if is_docker_run(paths):
+        from environments.runtime.docker import AGENT_DIR, workspace_container_id
+
+        container = WorkspaceContainer(id=workspace_container_id(paths))
+        inside = paths.root / AGENT_DIR / Path(container.prompt_file).name
+        inside.write_text(prompt_file.read_text())
+        inside.chmod(0o644)
     return AgentContext(
+        container=container,
         task_id=task.id,
         prompt=task.spec.prompt,
         workspace=view.workspace,

@@ -4,6 +4,7 @@
 #   ops      the deployer, log search and fault injection (needs git and pytest); it also
 #            runs the runtime control API, which replaces app containers through the engine
 #   traffic  locust user journeys and synthetic probes
+#   workspace the agent's container on a docker run: the monorepo's toolchain, no prodbench
 # The context is the repository root; only the packages a target runs are copied in.
 #   docker build -f compose/docker/prodbench.Dockerfile --target tools -t prodbench/tools:local .
 FROM python:3.11-slim AS base
@@ -42,19 +43,36 @@ COPY environments ./environments
 COPY mcp_servers ./mcp_servers
 CMD ["python", "-m", "mcp_servers.gateway", "--help"]
 
-FROM base AS ops
-USER root
 # git exports releases from the workspace; pytest runs a release's fast checks. The workspace
 # is the run directory's, bind-mounted and owned by the host's user: git may read it.
+FROM base AS git
+USER root
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system safe.directory '*' \
  && pip install "pytest>=8.0"
 USER 10001:10001
+
+FROM git AS ops
 COPY environments ./environments
 COPY mcp_servers ./mcp_servers
 CMD ["python", "-m", "environments.ops", "--help"]
+
+# The agent's own container on a docker run: the monorepo's toolchain (Python, its packages,
+# git, pytest, ruff) and nothing of prodbench: no sources, tasks, hidden tests or oracle
+# solutions. The run's workspace is bind-mounted at /workspace, its MCP config at /agent.
+FROM git AS workspace
+USER root
+RUN pip install "ruff>=0.6" \
+ && rm -rf /opt/prodbench \
+ && mkdir -p /workspace /agent
+ENV PYTHONPATH=/workspace \
+    PRODBENCH_MCP_CONFIG=/agent/mcp.json
+WORKDIR /workspace
+USER 10001:10001
+HEALTHCHECK NONE
+CMD ["sleep", "infinity"]
 
 FROM base AS traffic
 COPY traffic ./traffic

@@ -40,7 +40,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from environments.runs import Endpoint, EnvInfo, RunPaths, RunRequest, write_json_atomic
 from environments.runtime.compose import (
     COMPOSE_DIR,
+    FIRST_PORT,
     IMAGE_TAG,
+    PRODBENCH_DOCKERFILE,
     REPO_ROOT,
     ComposeProfile,
     Renderer,
@@ -74,7 +76,12 @@ __all__ = ["ComposeRun", "DockerRunError", "is_docker_run", "preflight", "projec
 
 RECORD = "docker/run.json"
 ENV_FILE = "docker/compose.env"
-RUN_VOLUME_FILE = "docker/run-volume.yaml"  # compose override: the run volume binds the run dir
+# A compose override of the run's own: the run volume binds the run directory, and the agent's
+# workspace container (not a service of the stack: the agent's, not the company's).
+RUN_OVERRIDE_FILE = "docker/run-override.yaml"
+WORKSPACE_SERVICE = "workspace"
+WORKSPACE_IMAGE = "prodbench/workspace"
+AGENT_DIR = "docker/agent"  # mounted at /agent in the workspace container: its mcp.json
 NICE = os.environ.get("PRODBENCH_DOCKER_NICE", "15")
 BUILD_TIMEOUT = 1800.0  # a first build installs every dependency; later ones hit the cache
 DOWN_TIMEOUT = 180.0
@@ -150,6 +157,14 @@ def container_env(spec: StackSpec, request: RunRequest) -> EnvInfo:
     """env.json as the run's containers see it: every service by name on its container port."""
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return compose_container_env(spec, request.run_id, request.seed, request.task, created)
+
+
+def workspace_container_id(paths: RunPaths) -> str:
+    """The id of the run's workspace container (where a docker run's agent works)."""
+    state = ComposeRun.load(paths).states().get(WORKSPACE_SERVICE)
+    if state is None or state.status != "running":
+        raise DockerRunError(f"run {paths.run_id} has no running workspace container")
+    return state.id
 
 
 def _open_to_containers(path: Path) -> None:
@@ -229,6 +244,7 @@ class ComposeRun:
             builds = self._builds(text, profile, release)
             self._write_env_file(spec, text, request, tag=release[:12])
             self._build(builds, log)
+            self._write_override(builds[-1].tag)
             self._bind_run_volume(container_env(spec, request))
             deadline = time.monotonic() + timeout
             log("starting services (each waits for its dependencies to be healthy)")
@@ -292,6 +308,14 @@ class ComposeRun:
         ordered = sorted(builds.values(), key=lambda b: b.context != self.paths.releases / release)
         if not ordered:
             raise DockerRunError(f"{self.record.compose_files[0]} builds no image")
+        ordered.append(
+            ImageBuild(
+                tag=f"{WORKSPACE_IMAGE}:{release[:12]}",
+                dockerfile=REPO_ROOT / PRODBENCH_DOCKERFILE,
+                context=REPO_ROOT,
+                target=WORKSPACE_SERVICE,
+            )
+        )
         self.record.images = [b.tag for b in ordered]
         self._save()
         return ordered
@@ -360,22 +384,49 @@ class ComposeRun:
         config.parent.mkdir(parents=True, exist_ok=True)
         text = env.model_dump_json(indent=2) + "\n"
         config.write_text(text)
-        for name in WRITABLE:
+        for name in (*WRITABLE, "workspace"):  # the agent's container commits as uid 10001
             _open_to_containers(self.paths.root / name)
         os.chmod(self.paths.root, 0o777)
         # Every secret of the run: the host's user alone reads them (the app's code, which
         # the agent writes, runs as uid 10001 on this very directory).
         os.chmod(self.paths.request, 0o600)
         os.chmod(self.paths.root / "docker", 0o700)
-        override = self.paths.root / RUN_VOLUME_FILE
+
+    def _write_override(self, workspace_image: str) -> None:
+        """The run's compose override: the run volume's bind and the agent's workspace container.
+
+        The workspace container mounts the workspace alone (never the run directory: no state,
+        secrets or logs), gets the MCP config naming the gateway by its container name, and runs
+        as the images' uid; the agent (or `prodbench exec`) works in it with `docker exec`.
+        """
+        agent = self.paths.root / AGENT_DIR
+        agent.mkdir(parents=True, exist_ok=True)
+        os.chmod(agent, 0o755)
         document = {
             "volumes": {
                 "run": {
                     "driver": "local",
                     "driver_opts": {"type": "none", "o": "bind", "device": str(self.paths.root)},
                 }
-            }
+            },
+            "services": {
+                WORKSPACE_SERVICE: {
+                    "image": workspace_image,
+                    "init": True,
+                    "command": ["sleep", "infinity"],
+                    "working_dir": "/workspace",
+                    "volumes": [f"{self.paths.workspace}:/workspace", f"{agent}:/agent:ro"],
+                    "labels": {
+                        "io.prodbench.role": "workspace",
+                        "io.prodbench.kind": "service",
+                    },
+                    "depends_on": {"mcp": {"condition": "service_healthy"}},
+                    "restart": "on-failure:3",
+                    "stop_grace_period": "2s",
+                }
+            },
         }
+        override = self.paths.root / RUN_OVERRIDE_FILE
         override.write_text(yaml.safe_dump(document, sort_keys=True))
         if str(override) not in self.record.compose_files:
             self.record.compose_files.append(str(override))
@@ -399,7 +450,10 @@ class ComposeRun:
             time.sleep(1)
 
     def _expected_services(self) -> list[str]:
-        return sorted(yaml.safe_load(Path(self.record.compose_files[0]).read_text())["services"])
+        names: set[str] = set()
+        for path in self.record.compose_files:
+            names |= set(yaml.safe_load(Path(path).read_text()).get("services") or {})
+        return sorted(names)
 
     def _diagnose(self, headline: str) -> str:
         """What failed: each container not ready, with the last lines of the broken ones."""
@@ -448,17 +502,21 @@ class ComposeRun:
         gateways = [s.name for s in spec.services if s.role == Role.gateway]
         for name in gateways:
             if services[name].url:
-                self._write_mcp_json(services[name].url or "")
+                self._write_mcp_json(services[name].url or "", name)
         return env
 
-    def _write_mcp_json(self, base_url: str) -> None:
+    def _write_mcp_json(self, base_url: str, name: str) -> None:
         """The gateway's servers at its published port (its own mcp.json names its container)."""
         import httpx  # on the docker path only: `up` of a local run never imports it
 
         from mcp_servers.configs import McpJson
 
         health = httpx.get(f"{base_url}/healthz", timeout=10, trust_env=False).json()
-        McpJson.for_gateway(base_url, list(health.get("servers", {}))).write(self.paths.mcp_json)
+        servers = list(health.get("servers", {}))
+        McpJson.for_gateway(base_url, servers).write(self.paths.mcp_json)
+        inside = self.paths.root / AGENT_DIR / "mcp.json"  # the workspace container's view
+        McpJson.for_gateway(f"http://{name}:{FIRST_PORT}", servers).write(inside)
+        os.chmod(inside, 0o644)
 
     # ---- state and logs ---------------------------------------------------------------------
 

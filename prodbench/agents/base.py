@@ -31,6 +31,21 @@ class AgentError(RuntimeError):
     """
 
 
+class WorkspaceContainer(BaseModel):
+    """Where a docker run's agent works: its own container, nothing of prodbench inside.
+
+    Paths are the container's: the workspace, the MCP config naming the gateway by its
+    container name, and the prompt (the trial writes it into the mounted agent folder).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    workspace: str = "/workspace"
+    mcp_config: str = "/agent/mcp.json"
+    prompt_file: str = "/agent/prompt.md"
+
+
 class AgentContext(BaseModel):
     """One trial as the agent sees it."""
 
@@ -45,6 +60,9 @@ class AgentContext(BaseModel):
     output_dir: Path = Field(description="the trial's agent folder: trajectory, stderr, notes")
     env: dict[str, str] = Field(
         default_factory=dict, description="extra environment for the agent (API keys, model)"
+    )
+    container: WorkspaceContainer | None = Field(
+        None, description="a docker run's workspace container: command agents run inside it"
     )
 
     @field_validator("env")

@@ -28,22 +28,37 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from prodbench.agents.base import AgentContext, AgentError, AgentOutcome, agent_environ
+from prodbench.agents.base import (
+    AgentContext,
+    AgentError,
+    AgentOutcome,
+    WorkspaceContainer,
+    agent_environ,
+)
 
 PLACEHOLDER = re.compile(r"\{(workspace|prompt_file|prompt|mcp_config|output_dir)\}")
 KILL_GRACE = 5.0
+WORKSPACE_IMAGE_HINT = (
+    "compose/docker/prodbench.Dockerfile, target `workspace`: install it there, or run the "
+    "trial on the local runtime"
+)
 StdoutFormat = Literal["jsonl", "text", "auto"]
 Expand = Callable[[AgentContext], list[str]]
 Prepare = Callable[[AgentContext], Mapping[str, str]]
 
 
 def fill(token: str, ctx: AgentContext) -> str:
-    """One argument with its placeholders replaced (values are never re-scanned)."""
+    """One argument with its placeholders replaced (values are never re-scanned).
+
+    In a workspace container the paths are the container's; `{output_dir}` stays the host's
+    (only the harness writes there: the agent's stdout and stderr).
+    """
+    box = ctx.container
     values = {
-        "workspace": str(ctx.workspace),
-        "prompt_file": str(ctx.prompt_file),
+        "workspace": box.workspace if box else str(ctx.workspace),
+        "prompt_file": box.prompt_file if box else str(ctx.prompt_file),
         "prompt": ctx.prompt,
-        "mcp_config": str(ctx.mcp_config),
+        "mcp_config": box.mcp_config if box else str(ctx.mcp_config),
         "output_dir": str(ctx.output_dir),
     }
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], token)
@@ -80,6 +95,14 @@ def group_alive(pgid: int) -> bool:
     return kill_group(pgid, 0)
 
 
+def _stop_container_processes(container: str) -> None:
+    """What the agent left running in its container: `docker exec` ends with its client, the
+    processes it started do not. Restarting the container ends them all (its files stay)."""
+    subprocess.run(
+        ["docker", "restart", "-t", "1", container], capture_output=True, timeout=60, check=False
+    )
+
+
 class CommandAgent:
     """Runs a CLI agent; see the module docstring for the contract."""
 
@@ -108,10 +131,32 @@ class CommandAgent:
         self.prepare = prepare
         self.requires = dict(requires or {})
 
-    def check(self, env: Mapping[str, str] | None = None) -> None:
-        """Raise AgentError when the CLI this agent needs is not installed, or a variable it
-        requires is set neither here nor in `env` (the trial's extra environment)."""
-        if self.needs and shutil.which(self.needs) is None:
+    def check(
+        self, env: Mapping[str, str] | None = None, container: WorkspaceContainer | None = None
+    ) -> None:
+        """Raise AgentError when the CLI this agent needs is not installed (in the workspace
+        container when it runs there), or a variable it requires is set neither here nor in
+        `env` (the trial's extra environment)."""
+        if self.needs and container is not None:
+            probe = subprocess.run(
+                [
+                    "docker",
+                    "exec",
+                    container.id,
+                    "sh",
+                    "-c",
+                    f"command -v {shlex.quote(self.needs)}",
+                ],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+            if probe.returncode != 0:
+                raise AgentError(
+                    f"agent {self.name!r} needs the `{self.needs}` command in the workspace "
+                    f"container ({WORKSPACE_IMAGE_HINT})"
+                )
+        elif self.needs and shutil.which(self.needs) is None:
             how = f"; install it with: {self.install}" if self.install else ""
             raise AgentError(
                 f"agent {self.name!r} needs the `{self.needs}` command, which is not on PATH{how}"
@@ -132,11 +177,19 @@ class CommandAgent:
         return out
 
     def run(self, ctx: AgentContext) -> AgentOutcome:
-        self.check(ctx.env)
+        self.check(ctx.env, ctx.container)
         ctx.output_dir.mkdir(parents=True, exist_ok=True)
         extra_env = dict(self.prepare(ctx)) if self.prepare else {}
         argv = self.argv(ctx)
         env = agent_environ(self.env, extra_env, ctx.env)
+        if ctx.container is not None:
+            # Inside the container: only the agent's own variables go in (`-e NAME` takes the
+            # value from this docker CLI's environment), never the host's.
+            names = sorted({*self.env, *extra_env, *ctx.env})
+            argv = [
+                "docker", "exec", "-i", "-w", ctx.container.workspace,
+                *[f"-e{name}" for name in names], ctx.container.id, *argv,
+            ]  # fmt: skip
         trajectory = ctx.output_dir / "trajectory.jsonl"
         (ctx.output_dir / "command.json").write_text(
             json.dumps({"agent": self.name, "argv": argv, "cwd": str(ctx.workspace)}, indent=2)
@@ -165,6 +218,8 @@ class CommandAgent:
                 if proc.poll() is None:  # interrupted while waiting: leave nothing behind
                     self._stop(proc)
             kill_group(proc.pid, signal.SIGKILL)  # what the agent left running in its group
+            if ctx.container is not None:
+                _stop_container_processes(ctx.container.id)
         seconds = round(time.monotonic() - started, 3)
         trajectory = self._settle(trajectory)
         if timed_out:

@@ -92,7 +92,8 @@ def docker_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerRun]:
 
 def test_up_waits_for_every_service_and_job_of_the_compose_file(docker_run: DockerRun) -> None:
     states = docker_run.project.states()
-    assert set(states) == set(compose_document(COMPOSE_DIR / "acme.yaml")["services"])
+    committed = set(compose_document(COMPOSE_DIR / "acme.yaml")["services"])
+    assert set(states) == committed | {"workspace"}  # the agent's container, from the override
     not_ready = {name: s.describe() for name, s in states.items() if not s.ready}
     assert not not_ready, not_ready
     assert states["db-init"].kind == "job" and states["db-init"].exit_code == 0
@@ -226,6 +227,102 @@ def test_the_run_volume_is_the_run_directory_and_keeps_its_secrets(docker_run: D
     )
 
 
+def test_the_agents_workspace_container_has_the_monorepo_and_nothing_of_prodbench(
+    docker_run: DockerRun,
+) -> None:
+    def inside(script: str) -> str:
+        done = prodbench(
+            "exec", docker_run.run_id, "--runs-dir", str(docker_run.runs_dir), "--",
+            "sh", "-c", script,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{script}: {done.stdout}{done.stderr}"
+        return done.stdout.strip()
+
+    host_head = run(["git", "-C", str(docker_run.paths.workspace), "rev-parse", "HEAD"], 30)
+    assert inside("git rev-parse HEAD") == host_head.strip()
+    assert inside("id -u; pwd") == "10001\n/workspace"
+    # Nothing of prodbench: no sources, no task folders (hidden tests, oracles), no run dir,
+    # no engine socket, no secret of the run in its environment.
+    found = (
+        "find / -xdev \\( -name '*_hidden.py' -o -name solve.py -o -name task.yaml \\) 2>/dev/null"
+    )
+    assert inside(f"{found}; ls /opt/prodbench /srv/run /var/run/docker.sock 2>&1 | wc -l") == "3"
+    environment = inside("env")
+    public = {"release", "release_tree", "python"}
+    run_vars = RunView(docker_run.paths.root).vars
+    leaked = [k for k, v in run_vars.items() if k not in public and v in environment]
+    assert leaked == [], leaked
+    # The MCP gateway by its container name, with the config the container is given.
+    servers = json.loads(inside("cat $PRODBENCH_MCP_CONFIG"))["mcpServers"]
+    assert servers["slack"]["url"] == "http://mcp:8000/slack/mcp"
+    probe = "import urllib.request as u; print(u.urlopen('http://mcp:8000/healthz').status)"
+    assert inside(f'python -c "{probe}"') == "200"
+    # What the agent commits there is the run's workspace on the host (what the deployer builds).
+    inside("git commit -q --allow-empty -m 'From the workspace container'")
+    subject = run(["git", "-C", str(docker_run.paths.workspace), "log", "-1", "--format=%s"], 30)
+    assert subject.strip() == "From the workspace container"
+
+
+def test_a_command_agent_works_inside_the_workspace_container(
+    docker_run: DockerRun, tmp_path: Path
+) -> None:
+    from environments.runtime.docker import AGENT_DIR, workspace_container_id
+    from prodbench.agents.base import AgentContext, WorkspaceContainer
+    from prodbench.agents.command import CommandAgent
+
+    box = WorkspaceContainer(id=workspace_container_id(docker_run.paths))
+    (docker_run.paths.root / AGENT_DIR / "prompt.md").write_text("Fix checkout.\n")
+    read_url = (
+        "import json, sys; print(json.load(open(sys.argv[1]))['mcpServers']['deploy']['url'])"
+    )
+    script = (
+        f'id -u; pwd; cat {{prompt_file}}; python -c "{read_url}" {{mcp_config}}; '
+        'echo "$AGENT_KEY"; echo "${OPS_ADMIN_TOKEN:-none}"; sleep 300 & echo started'
+    )
+    agent = CommandAgent(["sh", "-c", script], name="probe", env={"AGENT_KEY": "k-123"})
+    ctx = AgentContext(
+        task_id="t",
+        prompt="Fix checkout.",
+        workspace=docker_run.paths.workspace,
+        prompt_file=tmp_path / "prompt.md",
+        mcp_config=docker_run.paths.mcp_json,
+        time_limit=60,
+        output_dir=tmp_path / "agent",
+        container=box,
+    )
+    os.environ["OPS_ADMIN_TOKEN"] = "must-not-reach-the-agent"
+    try:
+        outcome = agent.run(ctx)
+    finally:
+        del os.environ["OPS_ADMIN_TOKEN"]
+    assert outcome.status == "completed", outcome.message
+    assert outcome.trajectory.read_text().splitlines() == [
+        "10001",
+        "/workspace",
+        "Fix checkout.",
+        "http://mcp:8000/deploy/mcp",
+        "k-123",
+        "none",
+        "started",
+    ]
+    # What the agent left running in its container ended with it.
+    left = (
+        "import glob\nfound = []\nfor p in glob.glob('/proc/[0-9]*/cmdline'):\n"
+        "    try: found += [open(p, 'rb').read()]\n    except OSError: pass\n"
+        "print(any(c.startswith(b'sleep\\x00300') for c in found))"
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            answer = docker_run.exec("workspace", "python", "-c", left).strip()
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    assert answer == "False"
+
+
 def test_logs_come_from_the_containers(docker_run: DockerRun) -> None:
     logs = prodbench(
         "logs", docker_run.run_id, "api", "-n", "5", "--runs-dir", str(docker_run.runs_dir)
@@ -237,7 +334,7 @@ def test_down_leaves_no_container_network_volume_or_image(docker_run: DockerRun)
     project = docker_run.project
     images = list(project.record.images)
     release = RunView(docker_run.paths.root).vars["release"]
-    assert len(images) == 5 and all(i.endswith(f":{release[:12]}") for i in images), images
+    assert len(images) == 6 and all(i.endswith(f":{release[:12]}") for i in images), images
     mounted = set(
         run(
             [

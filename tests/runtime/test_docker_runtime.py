@@ -106,11 +106,21 @@ def test_the_run_volume_binds_the_run_directory_and_keeps_its_secrets_from_conta
     run = docker.ComposeRun.load(paths)
     write_json_atomic(paths.request, request)  # as prepare_run writes it
     run._write_env_file(spec, (COMPOSE_DIR / "acme.yaml").read_text(), request, tag="abc123")
+    run._write_override("prodbench/workspace:abc123")
     run._bind_run_volume(env)
-    override = paths.root / docker.RUN_VOLUME_FILE
+    override = paths.root / docker.RUN_OVERRIDE_FILE
     assert str(override) in docker.ComposeRun.load(paths).record.compose_files
-    opts = yaml.safe_load(override.read_text())["volumes"]["run"]["driver_opts"]
+    document = yaml.safe_load(override.read_text())
+    opts = document["volumes"]["run"]["driver_opts"]
     assert opts == {"type": "none", "o": "bind", "device": str(paths.root)}
+    # The agent's container mounts the workspace and its MCP config, never the run directory.
+    workspace = document["services"]["workspace"]
+    assert workspace["image"] == "prodbench/workspace:abc123"
+    assert workspace["volumes"] == [
+        f"{paths.workspace}:/workspace",
+        f"{paths.root / 'docker/agent'}:/agent:ro",
+    ]
+    assert "environment" not in workspace
     # Containers get env.json naming containers, mounted over the host's.
     inside = json.loads((paths.root / "docker/acme/config/env.json").read_text())
     assert inside["services"]["mcp"]["url"] == "http://mcp:8000"
