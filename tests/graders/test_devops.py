@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -818,6 +819,7 @@ class FakeView:
 
     def __init__(self, run_dir: Path, workspace: Path, routes: dict[str, Any]):
         self.run_dir, self.workspace, self.routes = run_dir, workspace, routes
+        self.env = SimpleNamespace(runtime="local", services={})  # env.json, as far as read
         self.queries: list[str] = []
 
     def _client(self, name: str) -> httpx.Client:

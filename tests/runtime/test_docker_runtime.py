@@ -15,7 +15,7 @@ import yaml
 from environments.acme.environment import ACME, APP_SERVICES
 from environments.ops.deployer.history import History
 from environments.ops.deployer.models import DeployerConfig
-from environments.runs import RunPaths, RunRequest, write_json_atomic
+from environments.runs import Endpoint, RunPaths, RunRequest, write_json_atomic
 from environments.runtime import docker
 from environments.runtime.compose import COMPOSE_DIR, compose_variables
 from environments.runtime.docker_engine import ContainerState, DockerRunError
@@ -160,3 +160,19 @@ def test_the_cli_refuses_what_docker_runs_cannot_do_before_making_a_run(tmp_path
     said = " ".join(stack.output.split())
     assert stack.exit_code == 1 and "compose/ has none for stack 'ops' (it has: acme)" in said
     assert list(tmp_path.iterdir()) == []
+
+
+def test_graders_read_a_docker_runs_deployer_config_from_the_host(prepared):
+    from graders.runview import RunView
+
+    paths, request = prepared
+    write_json_atomic(paths.request, request)
+    spec = docker.StackSpec.model_validate(request.stack)
+    env = docker.container_env(spec, request)
+    published = {**env.services, "postgres": Endpoint(host="127.0.0.1", ports={"5432": 40123})}
+    write_json_atomic(paths.env_json, env.model_copy(update={"services": published}))
+    cfg = RunView(paths.root).deployer_config()
+    assert cfg.workspace == paths.workspace and cfg.releases == paths.releases
+    assert "@127.0.0.1:40123/acme" in cfg.database_url
+    inside = DeployerConfig.model_validate_json((paths.state / "ops/deployer.json").read_text())
+    assert "@postgres:5432/acme" in inside.database_url  # what the deployer itself reads
