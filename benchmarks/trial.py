@@ -6,7 +6,7 @@ finished run graded --regrades more times. Prints the per-trial overhead (everyt
 agent's own time, the wait for a prewarm still running included) and each grading's duration
 with its parts. Run it with PRODBENCH_CACHE_DIR set to an empty folder for the worst case.
 
-    .venv/bin/python benchmarks/trial.py [--task ID] [--regrades 2]
+    .venv/bin/python benchmarks/trial.py [--task ID] [--regrades 2] [--runtime local|docker]
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="payments-retry-backoff")
     parser.add_argument("--regrades", type=int, default=2)
+    parser.add_argument(
+        "--runtime", choices=["local", "docker"], default="local",
+        help="docker: the run as a compose project (needs an engine; images built first)",
+    )  # fmt: skip
     args = parser.parse_args()
     (task,) = select(args.task)
     scratch = Path(tempfile.mkdtemp(prefix="pb-bench-trial-"))
@@ -50,7 +54,14 @@ def main() -> None:
 
     paths = timed(
         "prepare",
-        lambda: prepare_run(ACME, scratch / "runs", seed=task.spec.seed, **run_options(task)),
+        lambda: prepare_run(
+            ACME,
+            scratch / "runs",
+            seed=task.spec.seed,
+            runtime=args.runtime,
+            **({"startup_timeout": 300.0} if args.runtime == "docker" else {}),
+            **run_options(task),
+        ),
     )
     handle = RunHandle(paths)
     try:
@@ -83,7 +94,7 @@ def main() -> None:
         v for k, v in times.items() if k in ("prepare", "up", "setup", "prewarm wait", "down")
     )
     overhead += times["grade 1"]
-    print(f"task {task.id}: oracle composite {grades[0].composite:.1f}")
+    print(f"task {task.id} ({args.runtime} runtime): oracle composite {grades[0].composite:.1f}")
     for name, seconds in times.items():
         print(f"  {name:10} {seconds:6.1f} s")
     print(f"per-trial overhead (all but the agent, first grading): {overhead:.1f} s")
