@@ -190,7 +190,14 @@ def test_a_release_image_is_the_release_on_the_runs_app_image(tmp_path):
         return names, dockerfile
 
     names, dockerfile = context("same")
-    assert names == {"acme", "acme/app.py", "requirements.txt", DOCKERFILE}
+    assert names == {
+        "acme",
+        "acme/app.py",
+        "acme/__pycache__",
+        "acme/__pycache__/app.pyc",
+        "requirements.txt",
+        DOCKERFILE,
+    }
     assert dockerfile.startswith("FROM prodbench/acme-app:base12\n")
     assert "COPY . /app" in dockerfile and "pip install" not in dockerfile
     assert dockerfile.rstrip().endswith("USER 10001:10001")
@@ -205,9 +212,46 @@ def test_healthchecks_follow_the_spec(spec, doc):
             assert check is None, svc.name
             continue
         assert check["retries"] == svc.health.failure_threshold
-        assert check["interval"] == f"{svc.health.live_interval:g}s"
+        assert check["interval"] == f"{max(svc.health.live_interval, 5):g}s"
         assert check["start_period"] == f"{svc.health.startup_timeout:g}s"
-        assert f"127.0.0.1:{main_port(svc)}{svc.health.path}" in " ".join(check["test"])
+        probe = " ".join(check["test"])
+        if svc.docker and svc.docker.image:  # official images: their own wget
+            assert f"127.0.0.1:{main_port(svc)}{svc.health.path}" in probe
+        else:
+            assert check["test"][:4] == ["CMD", "python", "-S", "-c"]
+            assert f"('127.0.0.1', {main_port(svc)})" in probe
+            assert f"GET {svc.health.path} HTTP/1.0" in probe
+
+
+def test_the_health_probe_passes_on_2xx_and_fails_otherwise(tmp_path):
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from environments.runtime.compose import http_probe
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/healthz" else 503)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        for path, code in (("/healthz", 0), ("/broken", 1)):
+            probe = http_probe(port, path, 1.0)
+            done = subprocess.run(
+                [sys.executable, "-S", "-c", probe], capture_output=True, check=False
+            )
+            assert done.returncode == code, (path, done.stderr)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_depends_on_waits_for_health_and_for_jobs_to_succeed(spec, doc):
