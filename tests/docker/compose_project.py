@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from environments.runtime.docker_engine import DockerRunError, build_cli, run_cmd
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = REPO_ROOT / "compose"
@@ -28,52 +28,22 @@ PROJECT_LABEL = "com.docker.compose.project"
 _OVERRIDING_ENV = ("PRODBENCH_", "COMPOSE_")
 
 
-class DockerError(RuntimeError):
-    """A docker or docker-compose command failed; the message carries its output."""
+# The product's own command runner and BuildKit choice: the tests drive compose by hand, but
+# run commands and pick a builder exactly as `prodbench up --runtime docker` does.
+DockerError = DockerRunError
 
 
 def run(argv: list[str], timeout: float, env: dict[str, str] | None = None) -> str:
-    """Run a command, return its stdout; raise with the tail of its output when it fails."""
-    try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise DockerError(f"{' '.join(argv[:4])} ...: no answer within {timeout:g} s") from exc
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-40:])
-        raise DockerError(f"{' '.join(argv)} exited {done.returncode}:\n{tail}")
-    return done.stdout
-
-
-def _probe(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-
-
-def buildkit_cli() -> tuple[str, dict[str, str]] | None:
-    """A docker CLI that builds with BuildKit on this engine, and the environment it needs.
-
-    BuildKit is what reads `compose/docker/<name>.Dockerfile.dockerignore`; a CLI from 23 on
-    needs the buildx plugin for it, an older one (Debian's docker.io) has it built in.
-    """
-    found = [shutil.which("docker"), "/usr/bin/docker"]
-    for cli in dict.fromkeys(c for c in found if c and Path(c).is_file()):
-        if _probe([cli, "buildx", "version"]).returncode == 0:
-            return cli, {}
-        version = _probe([cli, "version", "--format", "{{.Client.Version}}"]).stdout.strip()
-        major = version.split(".", 1)[0]
-        if major.isdigit() and 18 < int(major) < 23:
-            return cli, {"DOCKER_BUILDKIT": "1"}
-    return None
+    """Run a command, return its stdout; raise DockerError with the tail of its output."""
+    return run_cmd(argv, timeout, env=env)
 
 
 def build_image(dockerfile: Path, context: Path, tag: str, timeout: float = 1200) -> bool:
     """`docker build` as the Dockerfile's header says, niced; True when BuildKit built it."""
-    buildkit = buildkit_cli()
-    cli, extra = buildkit or ("docker", {"DOCKER_BUILDKIT": "0"})
+    cli, extra = build_cli()
     argv = ["nice", "-n", NICE, cli, "build", "-f", str(dockerfile), "-t", tag, str(context)]
     run(argv, timeout, env={**os.environ, **extra})
-    return buildkit is not None
+    return extra.get("DOCKER_BUILDKIT") != "0"
 
 
 def compose_document(path: Path = COMPOSE_DIR / "acme.yaml") -> dict:
